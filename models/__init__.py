@@ -1,0 +1,23 @@
+"""Tortoise ORM models of mud-persistence: the ``models`` app that Tortoise and aerich load.
+
+One module per aggregate. Table and column names are a contract: tools and reports query them.
+"""
+
+from models.container import Container
+from models.item import ItemInstance
+from models.player import Player
+from models.profession import Profession
+from models.room import Room
+from models.stats import NUMERIC_STATS, STAT_REGISTRY, PlayerStats, StatSpec
+
+__all__ = [
+    "Container",
+    "ItemInstance",
+    "Player",
+    "Profession",
+    "Room",
+    "PlayerStats",
+    "StatSpec",
+    "STAT_REGISTRY",
+    "NUMERIC_STATS",
+]

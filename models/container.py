@@ -1,0 +1,39 @@
+"""Containers: room chests, equipment that holds items, and corpses that decay."""
+
+from __future__ import annotations
+
+from typing import Any, Final
+
+from tortoise import fields
+from tortoise.models import Model
+
+__all__ = ["LOCK_STATES", "MAX_CAPACITY_SLOTS", "SOURCE_TYPES", "Container"]
+
+SOURCE_TYPES: Final = ("environment", "equipment", "corpse")
+LOCK_STATES: Final = ("unlocked", "locked", "sealed")
+MAX_CAPACITY_SLOTS: Final = 20
+
+
+class Container(Model):
+    """A container row. Its items are ``item_instances`` rows owned by ``("container", id)``.
+
+    Environment and corpse containers stand in a room (``room_id``); equipment containers belong
+    to an entity (``entity_id``), which may be an NPC, so it carries no foreign key.
+    """
+
+    container_id = fields.UUIDField(primary_key=True)
+    source_type = fields.CharField(max_length=16, db_index=True)
+    owner_id = fields.UUIDField(null=True, db_index=True)
+    room_id = fields.CharField(max_length=255, null=True, db_index=True)
+    entity_id = fields.UUIDField(null=True, db_index=True)
+    lock_state = fields.CharField(max_length=16, default="unlocked")
+    capacity_slots = fields.IntField(default=MAX_CAPACITY_SLOTS)
+    weight_limit = fields.IntField(null=True)
+    decay_at = fields.DatetimeField(null=True, db_index=True)
+    allowed_roles: fields.Field[list[str]] = fields.JSONField(default=list)
+    metadata: fields.Field[dict[str, Any]] = fields.JSONField(default=dict)
+    created_at = fields.DatetimeField(auto_now_add=True)
+    updated_at = fields.DatetimeField(auto_now=True)
+
+    class Meta:
+        table = "containers"

@@ -1,0 +1,136 @@
+"""The player stat registry and the typed ``players.stats`` document.
+
+Every stat key is declared once, in :data:`STAT_REGISTRY`, with its default and its bounds.
+Everything else is derived from it: the pydantic :class:`PlayerStats` schema, the database
+default of ``players.stats`` (the upstream system had the ORM and the DDL disagree), and the
+whitelist of fields that atomic updates may touch.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import Any, Final, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+__all__ = [
+    "HEALTH_FLOOR_DEFAULT",
+    "NUMERIC_STATS",
+    "STAT_REGISTRY",
+    "PlayerStats",
+    "StatSpec",
+    "default_stats_document",
+    "default_stats_json",
+]
+
+HEALTH_FLOOR_DEFAULT: Final = 0
+"""Lowest current_health when settings say nothing; games with a dying state lower it."""
+
+
+@dataclass(frozen=True, slots=True)
+class StatSpec:
+    """One stat key: its default and the range every write is clamped to.
+
+    Attributes:
+        name: The key inside ``players.stats``.
+        default: Value of a new player.
+        minimum: Lowest allowed value; ``None`` for the health floor, which comes from settings.
+        maximum: Highest allowed value: a number, the name of another stat that caps this one
+            (``current_health`` is capped by ``max_health``), or ``None`` for no cap.
+    """
+
+    name: str
+    default: int | str
+    minimum: int | None
+    maximum: int | str | None
+
+    @property
+    def numeric(self) -> bool:
+        """Whether atomic deltas may apply to this key (only integer stats)."""
+        return isinstance(self.default, int)
+
+
+_CORE = ("strength", "dexterity", "constitution", "intelligence", "wisdom", "charisma")
+_OCCULT = ("occult_knowledge", "fear", "corruption", "cult_affiliation")
+
+STAT_REGISTRY: Final[MappingProxyType[str, StatSpec]] = MappingProxyType(
+    {
+        **{name: StatSpec(name, 50, 1, 100) for name in _CORE},
+        "lucidity": StatSpec("lucidity", 100, 0, 100),
+        **{name: StatSpec(name, 0, 0, 100) for name in _OCCULT},
+        "max_health": StatSpec("max_health", 100, 1, None),
+        "current_health": StatSpec("current_health", 100, None, "max_health"),
+        "position": StatSpec("position", "standing", None, None),
+    }
+)
+"""Every stat key, in document order. Add a key here (and a migration for the DB default)."""
+
+NUMERIC_STATS: Final[frozenset[str]] = frozenset(
+    name for name, spec in STAT_REGISTRY.items() if spec.numeric
+)
+"""Keys atomic updates may change; derived from the registry, never written by hand."""
+
+
+def _field(name: str) -> Any:
+    spec = STAT_REGISTRY[name]
+    bounds: dict[str, int] = {}
+    if spec.minimum is not None:
+        bounds["ge"] = spec.minimum
+    if isinstance(spec.maximum, int):
+        bounds["le"] = spec.maximum
+    return Field(default=spec.default, **bounds)
+
+
+class PlayerStats(BaseModel):
+    """The typed ``players.stats`` JSONB document.
+
+    Bounds come from :data:`STAT_REGISTRY`. The health floor is a setting, so the schema only
+    checks ``current_health <= max_health``; the repositories enforce the floor on writes.
+    Unknown keys are kept (``extra="allow"``) so a game's own keys survive a load and a save.
+    """
+
+    model_config = ConfigDict(extra="allow", validate_assignment=True)
+
+    strength: int = _field("strength")
+    dexterity: int = _field("dexterity")
+    constitution: int = _field("constitution")
+    intelligence: int = _field("intelligence")
+    wisdom: int = _field("wisdom")
+    charisma: int = _field("charisma")
+    lucidity: int = _field("lucidity")
+    occult_knowledge: int = _field("occult_knowledge")
+    fear: int = _field("fear")
+    corruption: int = _field("corruption")
+    cult_affiliation: int = _field("cult_affiliation")
+    max_health: int = _field("max_health")
+    current_health: int = _field("current_health")
+    position: Literal["standing", "sitting", "lying"] | str = _field("position")
+
+    @model_validator(mode="after")
+    def _health_within_max(self) -> PlayerStats:
+        if self.current_health > self.max_health:
+            raise ValueError(
+                f"current_health {self.current_health} exceeds max_health {self.max_health}"
+            )
+        return self
+
+
+def _check_registry_matches_schema() -> None:
+    declared = [name for name in PlayerStats.model_fields]
+    if declared != list(STAT_REGISTRY):
+        raise RuntimeError(f"PlayerStats fields {declared} differ from STAT_REGISTRY")
+
+
+_check_registry_matches_schema()
+
+
+def default_stats_document() -> dict[str, int | str]:
+    """A new player's stats, as the plain document stored in ``players.stats``."""
+    return {name: spec.default for name, spec in STAT_REGISTRY.items()}
+
+
+def default_stats_json() -> str:
+    """The same document as compact JSON, for the column's database default."""
+    return json.dumps(default_stats_document(), separators=(",", ":"))

@@ -1,0 +1,84 @@
+"""A throwaway local PostgreSQL, so a new user needs nothing but Python.
+
+When no ``MUD_DATABASE_URL`` is configured the layer starts a private PostgreSQL cluster from
+the binaries the ``pgserver`` wheel ships (PostgreSQL 16; CPython 3.10-3.12 on Linux and macOS).
+The cluster listens on a Unix socket only, lives in a temporary folder (or
+``MUD_EMBEDDED_DATA_DIR``) and is stopped, and its temporary folder deleted, on close.
+"""
+
+from __future__ import annotations
+
+import shutil
+import sys
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+from persistence.errors import EmbeddedDatabaseUnavailableError
+
+__all__ = ["EmbeddedPostgres", "start_embedded_postgres"]
+
+DATABASE_NAME = "mud"
+
+
+@dataclass
+class EmbeddedPostgres:
+    """A running embedded cluster and the URL of its ``mud`` database."""
+
+    url: str
+    data_dir: Path
+    _server: Any = field(repr=False)
+    _throwaway: bool = field(repr=False, default=True)
+
+    def server_url(self, database: str = "postgres") -> str:
+        """URL of another database on the same cluster."""
+        return self.url.rsplit("/", 1)[0].split("?")[0] + f"/{database}?" + self.url.split("?")[1]
+
+    def stop(self) -> None:
+        """Stop the cluster; a temporary data folder is deleted with it."""
+        try:
+            self._server.cleanup()
+        finally:
+            if self._throwaway:
+                shutil.rmtree(self.data_dir, ignore_errors=True)
+
+
+def start_embedded_postgres(data_dir: Path | None = None) -> EmbeddedPostgres:
+    """Start (or join) an embedded cluster and make sure its ``mud`` database exists.
+
+    Args:
+        data_dir: Keep the cluster here across runs; ``None`` makes a throwaway folder.
+
+    Raises:
+        EmbeddedDatabaseUnavailableError: pgserver is not installed for this Python or platform,
+            or the server failed to start. The message says to set ``MUD_DATABASE_URL`` instead.
+    """
+    try:
+        import pgserver
+    except ImportError as exc:
+        raise EmbeddedDatabaseUnavailableError(
+            "No MUD_DATABASE_URL is set and the embedded PostgreSQL is not available: the "
+            f"'pgserver' wheel is not installed for Python {sys.version_info[0]}."
+            f"{sys.version_info[1]} on {sys.platform} (it ships for CPython 3.10-3.12 on Linux "
+            "and macOS). Set MUD_DATABASE_URL=postgres://user:password@host:5432/database."
+        ) from exc
+    throwaway = data_dir is None
+    folder = Path(tempfile.mkdtemp(prefix="mud-pg-")) if data_dir is None else data_dir
+    folder.mkdir(parents=True, exist_ok=True)
+    try:
+        server = pgserver.get_server(folder, cleanup_mode="stop")
+        exists = server.psql(f"SELECT 1 FROM pg_database WHERE datname = '{DATABASE_NAME}';")
+        if "(1 row)" not in exists:
+            server.psql(f"CREATE DATABASE {DATABASE_NAME};")
+        socket_dir = server.get_uri().split("host=", 1)[1].split("&", 1)[0]
+    except Exception as exc:
+        if throwaway:
+            shutil.rmtree(folder, ignore_errors=True)
+        raise EmbeddedDatabaseUnavailableError(
+            f"The embedded PostgreSQL failed to start in {folder}: {exc}. "
+            "Set MUD_DATABASE_URL to use an existing server instead."
+        ) from exc
+    url = f"postgres://postgres@/{DATABASE_NAME}?host={quote(socket_dir)}"
+    return EmbeddedPostgres(url=url, data_dir=folder, _server=server, _throwaway=throwaway)

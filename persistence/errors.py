@@ -1,0 +1,279 @@
+"""The package's one error hierarchy, and the one place driver errors are translated.
+
+Every error a repository raises is a :class:`PersistenceError`. Errors from asyncpg and
+Tortoise are translated by :func:`translate` (by SQLSTATE, looking through the exception chain,
+because Tortoise wraps asyncpg errors) and always chained with ``raise ... from exc``, so the
+original stays visible in tracebacks. Input that is wrong before any SQL runs raises a
+:class:`ValidationError`, which is also a :class:`ValueError`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
+from typing import Any, Final
+
+import asyncpg
+from tortoise import exceptions as tortoise_exc
+
+__all__ = [
+    "PersistenceError",
+    "ConfigurationError",
+    "EmbeddedDatabaseUnavailableError",
+    "ValidationError",
+    "InvalidFieldError",
+    "InvalidAmountError",
+    "NotFoundError",
+    "IntegrityError",
+    "DuplicateError",
+    "ForeignKeyError",
+    "ConstraintViolationError",
+    "ConflictError",
+    "StaleDataError",
+    "TransientConflictError",
+    "DatabaseUnavailableError",
+    "PoolExhaustedError",
+    "OperationTimeoutError",
+    "DataError",
+    "guard",
+    "translate",
+]
+
+
+class PersistenceError(Exception):
+    """Raised for every failure of the persistence layer; catch this to catch them all.
+
+    Attributes:
+        transient: Trying the same operation again may succeed (connection lost, deadlock).
+        not_applied: The database certainly did not apply the operation (it never reached the
+            server, or the server rolled it back), so even a non-idempotent call may be retried.
+    """
+
+    transient: bool = False
+    not_applied: bool = False
+
+
+class ConfigurationError(PersistenceError):
+    """Raised when settings or the world data cannot work (e.g. the fallback room is missing)."""
+
+
+class EmbeddedDatabaseUnavailableError(ConfigurationError):
+    """Raised when no database URL is set and the embedded PostgreSQL cannot run here."""
+
+
+class ValidationError(PersistenceError, ValueError):
+    """Raised for bad input, before any SQL runs; the database is left as it was."""
+
+    not_applied = True
+
+
+class InvalidFieldError(ValidationError):
+    """Raised when a stat field name is not in the whitelist derived from the registry."""
+
+
+class InvalidAmountError(ValidationError):
+    """Raised when an amount is negative, not an integer, or out of range."""
+
+
+class NotFoundError(PersistenceError, LookupError):
+    """Raised when a ``require_*`` lookup or an update names a row that does not exist.
+
+    Attributes:
+        entity: What was looked for (``"player"``, ``"container"``...).
+        key: The id that was not found.
+    """
+
+    def __init__(self, entity: str, key: object) -> None:
+        super().__init__(f"{entity} {key} not found")
+        self.entity = entity
+        self.key = key
+
+
+class IntegrityError(PersistenceError):
+    """Raised when the database refuses a write that breaks one of its constraints.
+
+    Attributes:
+        constraint: The constraint's name as PostgreSQL reports it, when known.
+    """
+
+    not_applied = True
+
+    def __init__(self, message: str, *, constraint: str | None = None) -> None:
+        super().__init__(message)
+        self.constraint = constraint
+
+
+class DuplicateError(IntegrityError):
+    """Raised on a unique violation, e.g. a second player whose name differs only in case."""
+
+
+class ForeignKeyError(IntegrityError):
+    """Raised when a row refers to a missing row, or a row still referred to is deleted."""
+
+
+class ConstraintViolationError(IntegrityError):
+    """Raised when a CHECK or NOT NULL constraint refuses a value."""
+
+
+class ConflictError(PersistenceError):
+    """Raised when a write lost a race with another writer; nothing was written."""
+
+    not_applied = True
+
+
+class StaleDataError(ConflictError):
+    """Raised by a save when a field the caller changed was changed in the DB meanwhile.
+
+    Attributes:
+        fields: The conflicting columns and stat keys (``"stats.current_health"``).
+    """
+
+    def __init__(self, message: str, *, fields: tuple[str, ...] = ()) -> None:
+        super().__init__(message)
+        self.fields = fields
+
+
+class TransientConflictError(ConflictError):
+    """Raised on a serialization failure (40001) or deadlock (40P01); safe to retry."""
+
+    transient = True
+
+
+class DatabaseUnavailableError(PersistenceError, ConnectionError):
+    """Raised when the database cannot be reached or the connection died mid-call.
+
+    ``not_applied`` is true only when the call certainly never reached the server.
+    """
+
+    transient = True
+
+    def __init__(self, message: str, *, not_applied: bool = False) -> None:
+        super().__init__(message)
+        self.not_applied = not_applied
+
+
+class PoolExhaustedError(DatabaseUnavailableError, TimeoutError):
+    """Raised when no pool connection became free within ``pool_acquire_timeout``."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, not_applied=True)
+
+
+class OperationTimeoutError(PersistenceError, TimeoutError):
+    """Raised when a statement ran past ``statement_timeout`` and was cancelled."""
+
+    not_applied = True
+
+
+class DataError(PersistenceError, ValueError):
+    """Raised when the database refuses a value's form (bad text for a uuid, overflow...)."""
+
+    not_applied = True
+
+
+_CONNECTION_ERRORS: Final = (
+    asyncpg.PostgresConnectionError,
+    asyncpg.InterfaceError,
+    asyncpg.InternalClientError,
+    tortoise_exc.DBConnectionError,
+    ConnectionError,
+    OSError,
+)
+
+# SQLSTATE classes and codes: https://www.postgresql.org/docs/15/errcodes-appendix.html
+_UNAVAILABLE_STATES: Final = {"57P01", "57P02", "57P03", "53300"}
+
+
+def _chain(exc: BaseException) -> Iterator[BaseException]:
+    seen: set[int] = set()
+    todo: list[BaseException] = [exc]
+    while todo:
+        current = todo.pop(0)
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        yield current
+        for nxt in (current.__cause__, current.__context__):
+            if nxt is not None:
+                todo.append(nxt)
+        todo.extend(arg for arg in getattr(current, "args", ()) if isinstance(arg, BaseException))
+
+
+def _sqlstate_error(exc: BaseException) -> asyncpg.PostgresError | None:
+    for item in _chain(exc):
+        if isinstance(item, asyncpg.PostgresError) and getattr(item, "sqlstate", None):
+            return item
+    return None
+
+
+def translate(exc: BaseException) -> PersistenceError:
+    """Map a driver or ORM exception to the package's error (the caller chains it).
+
+    The exception chain is searched, so a Tortoise error wrapping an asyncpg error is mapped by
+    the asyncpg error's SQLSTATE. A :class:`PersistenceError` is returned as it is.
+    """
+    for item in _chain(exc):
+        if isinstance(item, PersistenceError):
+            return item
+    pg = _sqlstate_error(exc)
+    if pg is not None:
+        return _from_sqlstate(pg)
+    for item in _chain(exc):
+        if isinstance(item, tortoise_exc.DoesNotExist):
+            return NotFoundError("row", str(item))
+        if isinstance(item, _CONNECTION_ERRORS):
+            return DatabaseUnavailableError(
+                f"database connection failed: {type(item).__name__}: {item}",
+                not_applied=isinstance(item, ConnectionRefusedError),
+            )
+        if isinstance(item, (TimeoutError, asyncio.TimeoutError)):
+            return OperationTimeoutError(f"database call timed out: {item}")
+    return PersistenceError(f"unexpected database error: {type(exc).__name__}: {exc}")
+
+
+def _from_sqlstate(pg: asyncpg.PostgresError) -> PersistenceError:
+    state: str = pg.sqlstate
+    constraint = getattr(pg, "constraint_name", None)
+    detail = getattr(pg, "detail", None)
+    message = f"{pg.__class__.__name__} [{state}]: {pg}" + (f" ({detail})" if detail else "")
+    if state == "23505":
+        return DuplicateError(message, constraint=constraint)
+    if state == "23503":
+        return ForeignKeyError(message, constraint=constraint)
+    if state in {"23514", "23502"}:
+        return ConstraintViolationError(message, constraint=constraint)
+    if state.startswith("23"):
+        return IntegrityError(message, constraint=constraint)
+    if state in {"40001", "40P01"}:
+        return TransientConflictError(message)
+    if state == "57014":
+        return OperationTimeoutError(message)
+    if state.startswith("08") or state in _UNAVAILABLE_STATES:
+        return DatabaseUnavailableError(message)
+    if state.startswith("22"):
+        return DataError(message)
+    return PersistenceError(message)
+
+
+@asynccontextmanager
+async def guard() -> AsyncIterator[None]:
+    """Translate anything raised inside into a :class:`PersistenceError`, chained.
+
+    Repositories run every database call inside this block, so no raw asyncpg or Tortoise
+    exception escapes them.
+    """
+    try:
+        yield
+    except PersistenceError:
+        raise
+    except (asyncio.CancelledError, KeyboardInterrupt, SystemExit, GeneratorExit):
+        raise
+    except Exception as exc:
+        raise translate(exc) from exc
+
+
+def describe(value: Any) -> str:
+    """A short, safe rendering of a value for error messages (long strings are cut)."""
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."

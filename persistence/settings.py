@@ -1,0 +1,57 @@
+"""One settings object for the whole layer, read from ``MUD_*`` environment variables."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Self
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+__all__ = ["DEFAULT_FALLBACK_ROOM_ID", "ENV_PREFIX", "PersistenceSettings"]
+
+ENV_PREFIX = "MUD_"
+DEFAULT_FALLBACK_ROOM_ID = "earth_arkhamcity_sanitarium_room_foyer_001"
+
+
+class PersistenceSettings(BaseSettings):
+    """Configuration of the persistence layer.
+
+    Every field can be set from the environment with the ``MUD_`` prefix, e.g.
+    ``MUD_DATABASE_URL=postgres://user@host:5432/mud`` or ``MUD_HEALTH_FLOOR=-10``.
+    Building the object never touches a database.
+    """
+
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="ignore", frozen=True)
+
+    database_url: str | None = None
+    """``postgres://user:password@host:port/database``. ``None`` starts an embedded,
+    throwaway PostgreSQL (see :mod:`persistence.embedded`)."""
+    embedded_data_dir: Path | None = None
+    """Keep the embedded cluster's files here across runs; ``None`` means a temporary folder
+    deleted when the layer closes."""
+    pool_min_size: int = Field(default=1, ge=0)
+    pool_max_size: int = Field(default=10, ge=1)
+    pool_acquire_timeout: float = Field(default=5.0, gt=0)
+    """Seconds a call waits for a pool connection before raising ``DatabaseUnavailableError``."""
+    statement_timeout: float = Field(default=30.0, gt=0)
+    """Seconds one statement may run; enforced by the server and by the driver."""
+    application_name: str = "mud-persistence"
+    health_floor: int = Field(default=0, le=0)
+    """Lowest current_health; set e.g. -10 for a "mortally wounded" state below zero."""
+    fallback_room_id: str = Field(default=DEFAULT_FALLBACK_ROOM_ID, min_length=1)
+    """Where validate_and_fix_player_room moves a player whose room does not exist."""
+    xp_per_level: int = Field(default=100, ge=1)
+    """Level curve: ``level = experience_points // xp_per_level + 1``."""
+    retry_max_attempts: int = Field(default=3, ge=1)
+    """Attempts in all (1 = no retry) for operations that are safe to repeat."""
+    retry_base_delay: float = Field(default=0.05, ge=0)
+    retry_max_delay: float = Field(default=1.0, ge=0)
+
+    @model_validator(mode="after")
+    def _check_ranges(self) -> Self:
+        if self.pool_min_size > self.pool_max_size:
+            raise ValueError("pool_min_size must not exceed pool_max_size")
+        if self.retry_base_delay > self.retry_max_delay:
+            raise ValueError("retry_base_delay must not exceed retry_max_delay")
+        return self
