@@ -1,0 +1,75 @@
+"""Command line: ``python -m persistence {setup,migrate,seed}``.
+
+With ``MUD_DATABASE_URL`` set the commands work on that database. Without it they run on an
+embedded throwaway PostgreSQL that is deleted on exit, so ``setup`` (migrate, then seed, in
+one run) is the command that shows the whole job there; set ``MUD_EMBEDDED_DATA_DIR`` to keep it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from pathlib import Path
+
+from persistence.db import run_migrations
+from persistence.errors import PersistenceError
+from persistence.facade import AsyncPersistenceLayer
+from persistence.settings import PersistenceSettings
+
+
+def _describe_target(layer: AsyncPersistenceLayer) -> str:
+    if layer.settings.database_url:
+        return "the database at MUD_DATABASE_URL"
+    where = layer.settings.embedded_data_dir or "a temporary folder, deleted on exit"
+    return f"an embedded PostgreSQL ({where})"
+
+
+async def _run(command: str, world: Path | None) -> None:
+    settings = PersistenceSettings()
+    layer = AsyncPersistenceLayer(settings, migrate=False)
+    await layer.db.start()
+    try:
+        print(f"Using {_describe_target(layer)}.")
+        if command in {"migrate", "setup"}:
+            applied = await run_migrations(layer.url, settings)
+            if applied:
+                print(f"Applied {len(applied)} migration(s):")
+                for name in applied:
+                    print(f"  - {name}")
+            else:
+                print("The schema is up to date: no migration to apply.")
+        if command in {"seed", "setup"}:
+            await layer.rooms.load()
+            result = await layer.seed_world(world)
+            source = world or "the sample world"
+            print(f"Seeded {result.rooms} rooms and {result.professions} professions from {source}.")
+            print(f"Room cache: {layer.rooms.size} rooms loaded.")
+            for profession in await layer.professions.get_all_professions():
+                print(f"  profession {profession.id}: {profession.name}")
+    finally:
+        await layer.close()
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of ``python -m persistence`` and the ``mud-persistence`` script."""
+    parser = argparse.ArgumentParser(prog="python -m persistence", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("setup", help="migrate the database, then seed the world")
+    sub.add_parser("migrate", help="apply pending aerich migrations")
+    seed = sub.add_parser("seed", help="load rooms and professions from a world folder")
+    for p in (seed, sub.choices["setup"]):
+        p.add_argument("--world", type=Path, default=None, help="world folder (default: sample)")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        asyncio.run(_run(args.command, getattr(args, "world", None)))
+    except PersistenceError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,207 @@
+"""AsyncPersistenceLayer: the one object a game server holds.
+
+It composes the repositories over one database and one event outbox, owns their lifecycle
+(``start``/``close``/``async with``) and offers ``transaction()``. The design's delegating
+calls (``layer.get_player_by_id(...)``) are one-line forwards, so code written against the
+design runs unchanged; new code can use the repositories directly (``layer.players``).
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from datetime import datetime
+from pathlib import Path
+from types import TracebackType
+from typing import Self
+
+from models.player import Player
+from models.profession import Profession
+from models.room import Room
+from persistence.db import Database, run_migrations
+from persistence.errors import ConfigurationError
+from persistence.events import EventBus, EventOutbox, NullEventBus
+from persistence.repositories.player import PlayerRepository
+from persistence.repositories.profession import ProfessionRepository
+from persistence.repositories.room import RoomRepository
+from persistence.retry import RetryPolicy
+from persistence.settings import PersistenceSettings
+from persistence.world import WorldLoadResult, load_world
+
+__all__ = ["AsyncPersistenceLayer"]
+
+log = logging.getLogger(__name__)
+
+
+class AsyncPersistenceLayer:
+    """The persistence layer: repositories, lifecycle, transactions and events.
+
+    Args:
+        settings: Configuration; read from ``MUD_*`` environment variables when ``None``.
+        event_bus: Receives events after their writes commit; events are dropped when ``None``.
+        retry_policy: Overrides the retry policy the settings describe.
+        migrate: Apply pending migrations in :meth:`start`. Defaults to true for the embedded
+            throwaway database (which starts empty) and false for a configured URL.
+    """
+
+    def __init__(
+        self,
+        settings: PersistenceSettings | None = None,
+        *,
+        event_bus: EventBus | None = None,
+        retry_policy: RetryPolicy | None = None,
+        migrate: bool | None = None,
+    ) -> None:
+        self.settings = settings or PersistenceSettings()
+        self.event_bus: EventBus = event_bus if event_bus is not None else NullEventBus()
+        self.db = Database(self.settings)
+        self.events = EventOutbox(self.event_bus)
+        self._migrate = migrate
+        retry = retry_policy or RetryPolicy.from_settings(self.settings)
+        common = {"outbox": self.events, "retry": retry, "settings": self.settings}
+        self.rooms = RoomRepository(self.db)
+        self.players = PlayerRepository(self.db, rooms=self.rooms, **common)
+        self.professions = ProfessionRepository(self.db, **common)
+
+    async def start(self) -> None:
+        """Connect (starting the embedded server if no URL is set) and load the room cache.
+
+        Raises:
+            ConfigurationError: Rooms exist but the fallback room is not one of them.
+            DatabaseUnavailableError: The database cannot be reached.
+        """
+        await self.db.start()
+        try:
+            migrate = self._migrate if self._migrate is not None else not self.settings.database_url
+            if migrate:
+                applied = await run_migrations(self.db.url, self.settings)
+                if applied:
+                    log.info("applied migrations: %s", ", ".join(applied))
+            await self.rooms.load()
+            self._check_fallback_room()
+        except BaseException:
+            await self.db.close()
+            raise
+
+    def _check_fallback_room(self) -> None:
+        fallback = self.settings.fallback_room_id
+        if self.rooms.size and self.rooms.get_room_by_id(fallback) is None:
+            raise ConfigurationError(
+                f"the fallback room {fallback!r} (MUD_FALLBACK_ROOM_ID) is not among the "
+                f"{self.rooms.size} rooms in the database"
+            )
+
+    async def close(self) -> None:
+        """Release the pool and stop an embedded server."""
+        await self.db.close()
+
+    async def __aenter__(self) -> Self:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+    @property
+    def url(self) -> str:
+        """The database URL in use (the embedded server's when none was configured)."""
+        return self.db.url
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[None]:
+        """Run every repository call in the block as one PostgreSQL transaction.
+
+        An exception rolls everything back and propagates. Events raised inside are published
+        after COMMIT, and dropped on ROLLBACK. Blocks nest as savepoints.
+        """
+        with self.events.collect() as events:
+            async with self.db.transaction():
+                yield
+        self.events.release(events)
+
+    async def reload_rooms(self) -> int:
+        """Re-read the room cache (after reseeding); returns the number of rooms."""
+        size = await self.rooms.reload()
+        self._check_fallback_room()
+        return size
+
+    async def seed_world(self, folder: Path | None = None) -> WorldLoadResult:
+        """Load a world folder (the sample world by default) and refresh the room cache."""
+        result = await load_world(self.db, folder)
+        await self.reload_rooms()
+        return result
+
+    # The design's delegating calls. Thin by intent: the repositories hold the behaviour.
+
+    async def get_player_by_id(self, player_id: uuid.UUID | str) -> Player | None:
+        """See :meth:`PlayerRepository.get_player_by_id`."""
+        return await self.players.get_player_by_id(player_id)
+
+    async def get_player_by_name(self, name: str) -> Player | None:
+        """See :meth:`PlayerRepository.get_player_by_name`."""
+        return await self.players.get_player_by_name(name)
+
+    async def get_player_by_user_id(self, user_id: uuid.UUID | str) -> Player | None:
+        """See :meth:`PlayerRepository.get_player_by_user_id`."""
+        return await self.players.get_player_by_user_id(user_id)
+
+    async def save_player(self, player: Player, *, overwrite: bool = False) -> None:
+        """See :meth:`PlayerRepository.save_player`."""
+        await self.players.save_player(player, overwrite=overwrite)
+
+    async def save_players(self, players: Sequence[Player], *, overwrite: bool = False) -> None:
+        """See :meth:`PlayerRepository.save_players`."""
+        await self.players.save_players(players, overwrite=overwrite)
+
+    async def delete_player(self, player_id: uuid.UUID | str) -> bool:
+        """See :meth:`PlayerRepository.delete_player`."""
+        return await self.players.delete_player(player_id)
+
+    async def list_players(self) -> list[Player]:
+        """See :meth:`PlayerRepository.list_players`."""
+        return await self.players.list_players()
+
+    async def get_players_in_room(self, room_id: str) -> list[Player]:
+        """See :meth:`PlayerRepository.get_players_in_room`."""
+        return await self.players.get_players_in_room(room_id)
+
+    async def get_players_batch(self, player_ids: Sequence[uuid.UUID | str]) -> list[Player]:
+        """See :meth:`PlayerRepository.get_players_batch`."""
+        return await self.players.get_players_batch(player_ids)
+
+    async def update_player_last_active(
+        self, player_id: uuid.UUID | str, timestamp: datetime | None = None
+    ) -> datetime:
+        """See :meth:`PlayerRepository.update_player_last_active`."""
+        return await self.players.update_player_last_active(player_id, timestamp)
+
+    async def validate_and_fix_player_room(self, player: Player) -> bool:
+        """See :meth:`PlayerRepository.validate_and_fix_player_room`."""
+        return await self.players.validate_and_fix_player_room(player)
+
+    def get_room_by_id(self, room_id: str) -> Room | None:
+        """See :meth:`RoomRepository.get_room_by_id` (memory only)."""
+        return self.rooms.get_room_by_id(room_id)
+
+    def list_rooms(self) -> list[Room]:
+        """See :meth:`RoomRepository.list_rooms` (memory only)."""
+        return self.rooms.list_rooms()
+
+    async def get_professions(self) -> list[Profession]:
+        """Available professions; see :meth:`ProfessionRepository.get_all_professions`."""
+        return await self.professions.get_all_professions()
+
+    async def get_all_professions(self, *, include_unavailable: bool = False) -> list[Profession]:
+        """See :meth:`ProfessionRepository.get_all_professions`."""
+        return await self.professions.get_all_professions(include_unavailable=include_unavailable)
+
+    async def get_profession_by_id(self, profession_id: int) -> Profession | None:
+        """See :meth:`ProfessionRepository.get_profession_by_id`."""
+        return await self.professions.get_profession_by_id(profession_id)

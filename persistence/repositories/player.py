@@ -1,0 +1,416 @@
+"""PlayerRepository: reads, dirty-field saves, batch upserts and the room auto-fix.
+
+Reads run parameterised SQL through Tortoise's connection and build :class:`Player` instances
+the way Tortoise does for its own queries, so results are typed models at close to driver
+speed. Saves write only what the caller changed since the object was loaded, and only if the
+database still holds the values the object was loaded with (compare-and-set per field); see
+``docs/decisions/0003-save-player-dirty-fields.md``.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any, Final
+
+from models.player import TRACKED_COLUMNS, Player
+from models.stats import PlayerStats
+from persistence.errors import (
+    ConfigurationError,
+    NotFoundError,
+    StaleDataError,
+    ValidationError,
+    describe,
+)
+from persistence.events import Event, PlayerCreated, PlayerDeleted, PlayerRoomFixed, PlayerSaved
+from persistence.repositories.base import BaseRepository, as_uuid
+
+if TYPE_CHECKING:
+    from persistence.repositories.room import RoomRepository
+
+__all__ = ["PlayerRepository"]
+
+# Column -> SQL type of every tracked column except stats (handled as a JSONB patch).
+# These names are the only identifiers formatted into SQL in this module.
+_COLUMN_TYPES: Final[dict[str, str]] = {
+    "user_id": "uuid",
+    "name": "text",
+    "current_room_id": "text",
+    "respawn_room_id": "text",
+    "profession_id": "int",
+    "experience_points": "int",
+    "level": "int",
+    "is_admin": "bool",
+    "created_at": "timestamptz",
+    "last_active": "timestamptz",
+}
+assert set(_COLUMN_TYPES) | {"stats"} == set(TRACKED_COLUMNS)  # noqa: S101 - import-time guard
+
+PLAYER_COLUMNS: Final = "player_id, " + ", ".join(TRACKED_COLUMNS)
+_SELECT: Final = f"SELECT {PLAYER_COLUMNS} FROM players"  # noqa: S608 - constant identifiers
+
+
+def _set_clause(column: str, sql_type: str) -> str:
+    return (
+        f"{column} = CASE WHEN i.patch ? '{column}' "
+        f"THEN (i.patch->>'{column}')::{sql_type} ELSE p.{column} END"
+    )
+
+
+def _expect_clause(column: str, sql_type: str) -> str:
+    return (
+        f"(NOT i.expected ? '{column}' OR "
+        f"p.{column} IS NOT DISTINCT FROM (i.expected->>'{column}')::{sql_type})"
+    )
+
+
+# One statement saves any number of players, each with its own set of changed fields:
+# - a loaded player updates only the columns in `patch` and the stat keys in `stats_patch`
+#   (minus `removed` keys), and only if every value in `expected` still matches the row;
+# - a player never loaded (expected IS NULL and replace_stats) overwrites the row if it
+#   exists, or is inserted from `full_row`;
+# - a loaded player whose row is gone is inserted from `full_row` (upsert).
+_SAVE_SQL: Final = f"""
+WITH input AS (
+    SELECT * FROM unnest($1::uuid[], $2::jsonb[], $3::jsonb[], $4::jsonb[], $5::jsonb[],
+                         $6::jsonb[], $7::bool[])
+        AS i(player_id, full_row, patch, stats_patch, removed, expected, replace_stats)
+),
+updated AS (
+    UPDATE players p SET
+        {", ".join(_set_clause(c, t) for c, t in _COLUMN_TYPES.items())},
+        stats = CASE
+            WHEN i.replace_stats THEN i.stats_patch
+            WHEN i.stats_patch IS NULL THEN p.stats
+            ELSE (p.stats - ARRAY(SELECT jsonb_array_elements_text(i.removed))) || i.stats_patch
+        END
+    FROM input i
+    WHERE p.player_id = i.player_id
+      AND (i.expected IS NULL OR (
+          {" AND ".join(_expect_clause(c, t) for c, t in _COLUMN_TYPES.items())}
+          AND NOT EXISTS (
+              SELECT 1 FROM jsonb_each(COALESCE(i.expected->'stats', '{{}}'::jsonb)) e
+              WHERE p.stats->e.key IS DISTINCT FROM e.value)))
+    RETURNING p.player_id
+),
+inserted AS (
+    INSERT INTO players (player_id, {", ".join(_COLUMN_TYPES)}, stats)
+    SELECT i.player_id,
+           {", ".join(f"(i.full_row->>'{c}')::{t}" for c, t in _COLUMN_TYPES.items())},
+           i.full_row->'stats'
+      FROM input i
+     WHERE NOT EXISTS (SELECT 1 FROM players x WHERE x.player_id = i.player_id)
+    ON CONFLICT (player_id) DO NOTHING
+    RETURNING player_id
+)
+SELECT player_id, true AS inserted FROM inserted
+UNION ALL
+SELECT player_id, false AS inserted FROM updated
+"""  # noqa: S608 - identifiers come from _COLUMN_TYPES only; every value is a bound parameter
+
+
+def _json_default(value: object) -> str:
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    if isinstance(value, datetime):
+        return (value if value.tzinfo else value.replace(tzinfo=UTC)).isoformat()
+    raise TypeError(f"cannot encode {type(value).__name__}")
+
+
+def _dumps(value: object) -> str:
+    return json.dumps(value, default=_json_default, separators=(",", ":"))
+
+
+def players_from_rows(rows: Iterable[dict[str, Any]]) -> list[Player]:
+    """Build Player models from rows of ``SELECT PLAYER_COLUMNS`` (Tortoise's own path)."""
+    return [Player._init_from_db(**row) for row in rows]
+
+
+class _SaveRow:
+    """What one player contributes to the save statement."""
+
+    __slots__ = ("expected", "fields", "full_row", "patch", "player", "removed", "replace", "stats")
+
+    def __init__(self, player: Player, *, overwrite: bool) -> None:
+        self.player = player
+        stats = player.get_stats()
+        current = {name: getattr(player, name) for name in _COLUMN_TYPES}
+        self.full_row: dict[str, Any] = {**current, "stats": stats}
+        snapshot = player.persisted_values()
+        self.replace = snapshot is None
+        if snapshot is None:
+            self.patch: dict[str, Any] = current
+            self.stats: dict[str, Any] | None = stats
+            self.removed: list[str] | None = None
+            self.expected: dict[str, Any] | None = None
+            self.fields: tuple[str, ...] = (*_COLUMN_TYPES, "stats")
+            return
+        self.patch = {k: v for k, v in current.items() if v != snapshot[k]}
+        old_stats: dict[str, Any] = snapshot["stats"]
+        changed = {k: v for k, v in stats.items() if old_stats.get(k, _MISSING) != v}
+        removed = [k for k in old_stats if k not in stats]
+        self.stats = changed if (changed or removed) else None
+        self.removed = removed
+        self.fields = (*self.patch, *(f"stats.{k}" for k in (*changed, *removed)))
+        if overwrite:
+            self.expected = None
+        else:
+            expected: dict[str, Any] = {k: snapshot[k] for k in self.patch}
+            if changed or removed:
+                expected["stats"] = {k: old_stats.get(k) for k in (*changed, *removed)}
+            self.expected = expected
+
+    @property
+    def dirty(self) -> bool:
+        return bool(self.fields)
+
+
+_MISSING: Final = object()
+
+
+class PlayerRepository(BaseRepository):
+    """Player CRUD and queries. ``get_*`` returns ``None`` when absent, ``require_*`` raises."""
+
+    def __init__(self, *args: Any, rooms: RoomRepository, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._rooms = rooms
+
+    async def get_player_by_id(self, player_id: uuid.UUID | str) -> Player | None:
+        """The player with this id, or ``None``."""
+        pid = as_uuid(player_id, "player_id")
+        rows = await self._fetch(f"{_SELECT} WHERE player_id = $1", [pid])
+        return players_from_rows(rows)[0] if rows else None
+
+    async def require_player(self, player_id: uuid.UUID | str) -> Player:
+        """The player with this id.
+
+        Raises:
+            NotFoundError: No such player.
+        """
+        player = await self.get_player_by_id(player_id)
+        if player is None:
+            raise NotFoundError("player", player_id)
+        return player
+
+    async def get_player_by_name(self, name: str) -> Player | None:
+        """The player whose name equals ``name`` ignoring case, or ``None``."""
+        if not isinstance(name, str):
+            raise ValidationError(f"name must be a string, got {describe(name)}")
+        rows = await self._fetch(f"{_SELECT} WHERE lower(name) = lower($1)", [name])
+        return players_from_rows(rows)[0] if rows else None
+
+    async def get_player_by_user_id(self, user_id: uuid.UUID | str) -> Player | None:
+        """The oldest player of this account, or ``None`` (an account may have several)."""
+        uid = as_uuid(user_id, "user_id")
+        rows = await self._fetch(
+            f"{_SELECT} WHERE user_id = $1 ORDER BY created_at, player_id LIMIT 1", [uid]
+        )
+        return players_from_rows(rows)[0] if rows else None
+
+    async def list_players(self, *, limit: int | None = None, offset: int = 0) -> list[Player]:
+        """All players ordered by name; ``limit``/``offset`` page through them."""
+        if limit is not None and (not isinstance(limit, int) or limit < 0):
+            raise ValidationError(f"limit must be a non-negative int, got {describe(limit)}")
+        if not isinstance(offset, int) or offset < 0:
+            raise ValidationError(f"offset must be a non-negative int, got {describe(offset)}")
+        rows = await self._fetch(
+            f"{_SELECT} ORDER BY lower(name), player_id LIMIT $1 OFFSET $2", [limit, offset]
+        )
+        return players_from_rows(rows)
+
+    async def get_players_in_room(self, room_id: str) -> list[Player]:
+        """Players whose current room is ``room_id``, ordered by name."""
+        if not isinstance(room_id, str):
+            raise ValidationError(f"room_id must be a string, got {describe(room_id)}")
+        rows = await self._fetch(
+            f"{_SELECT} WHERE current_room_id = $1 ORDER BY lower(name)", [room_id]
+        )
+        return players_from_rows(rows)
+
+    async def get_players_batch(self, player_ids: Sequence[uuid.UUID | str]) -> list[Player]:
+        """The players with these ids in one query, in the order asked; missing ids are skipped.
+
+        An empty list returns at once without a query.
+        """
+        ids = [as_uuid(pid, "player_id") for pid in player_ids]
+        if not ids:
+            return []
+        rows = await self._fetch(f"{_SELECT} WHERE player_id = ANY($1::uuid[])", [ids])
+        by_id = {p.player_id: p for p in players_from_rows(rows)}
+        return [by_id[pid] for pid in dict.fromkeys(ids) if pid in by_id]
+
+    async def save_player(self, player: Player, *, overwrite: bool = False) -> None:
+        """Insert or update one player, writing only what changed since it was loaded.
+
+        Args:
+            player: A player loaded through this layer, or a new ``Player(...)``.
+            overwrite: Write the changed fields even if the database changed them meanwhile.
+
+        Raises:
+            StaleDataError: A field the caller changed was also changed in the database since
+                the player was loaded; nothing was written.
+            DuplicateError: Another player already has this name (ignoring case).
+            ValidationError: The player's values are invalid; nothing was sent.
+        """
+        await self.save_players([player], overwrite=overwrite)
+
+    async def save_players(self, players: Sequence[Player], *, overwrite: bool = False) -> None:
+        """Insert or update many players in one statement, all or nothing.
+
+        Same rules as :meth:`save_player`. Players with nothing changed are skipped; when
+        none changed, no query runs.
+        """
+        rows = [_SaveRow(self._validated(p), overwrite=overwrite) for p in players]
+        rows = [r for r in rows if r.dirty]
+        if not rows:
+            return
+        ids = [r.player.player_id for r in rows]
+        if len(set(ids)) != len(ids):
+            raise ValidationError("save_players got the same player twice")
+        args = [
+            ids,
+            [_dumps(r.full_row) for r in rows],
+            [_dumps(r.patch) for r in rows],
+            [None if r.stats is None else _dumps(r.stats) for r in rows],
+            [None if r.removed is None else _dumps(r.removed) for r in rows],
+            [None if r.expected is None else _dumps(r.expected) for r in rows],
+            [r.replace for r in rows],
+        ]
+        compare = any(r.expected is not None for r in rows)
+        if compare and len(rows) > 1 and not self._db.in_transaction:
+            # A batch with compare-and-set rows must not half-apply: run it as one transaction.
+            async with self._db.transaction():
+                result = await self._db.execute_query_dict(_SAVE_SQL, args)
+                self._check_saved(rows, result)
+        else:
+            # Without compare-and-set, repeating the statement writes the same values.
+            result = await self._write(_SAVE_SQL, args, idempotent=not compare)
+            self._check_saved(rows, result)
+        self._outbox.emit(*self._after_save(rows, result))
+
+    def _validated(self, player: Player) -> Player:
+        if not isinstance(player, Player):
+            raise ValidationError(f"expected a Player, got {describe(player)}")
+        try:
+            stats = PlayerStats.model_validate(player.get_stats())
+        except ValueError as exc:
+            raise ValidationError(f"invalid stats for player {player.player_id}: {exc}") from exc
+        floor = self._settings.health_floor
+        if stats.current_health < floor:
+            raise ValidationError(f"current_health {stats.current_health} is below {floor}")
+        name = player.name
+        if not isinstance(name, str) or not name.strip() or len(name) > 50:
+            raise ValidationError(f"player name must be 1-50 characters, got {describe(name)}")
+        if not isinstance(player.current_room_id, str) or not player.current_room_id:
+            raise ValidationError("current_room_id must be a non-empty string")
+        xp, level = player.experience_points, player.level
+        if not isinstance(xp, int) or isinstance(xp, bool) or xp < 0:
+            raise ValidationError(f"experience_points must be an int >= 0, got {describe(xp)}")
+        if not isinstance(level, int) or isinstance(level, bool) or level < 1:
+            raise ValidationError(f"level must be an int >= 1, got {describe(level)}")
+        as_uuid(player.player_id, "player_id")
+        as_uuid(player.user_id, "user_id")
+        now = datetime.now(UTC)
+        if player.created_at is None:
+            object.__setattr__(player, "created_at", now)
+        if player.last_active is None:
+            object.__setattr__(player, "last_active", now)
+        return player
+
+    def _check_saved(self, rows: list[_SaveRow], result: list[dict[str, Any]]) -> None:
+        written = {r["player_id"] for r in result}
+        stale = [r for r in rows if r.player.player_id not in written]
+        if stale:
+            names = ", ".join(f"{r.player.player_id} ({', '.join(r.fields)})" for r in stale)
+            raise StaleDataError(
+                f"players changed in the database since they were loaded: {names}; "
+                "reload them, or save with overwrite=True",
+                fields=tuple(f for r in stale for f in r.fields),
+            )
+
+    @staticmethod
+    def _after_save(rows: list[_SaveRow], result: list[dict[str, Any]]) -> list[Event]:
+        inserted = {r["player_id"] for r in result if r["inserted"]}
+        events: list[Event] = []
+        for row in rows:
+            row.player.mark_persisted()
+            object.__setattr__(row.player, "_saved_in_db", True)
+            pid = row.player.player_id
+            if pid in inserted:
+                events.append(PlayerCreated(player_id=pid, name=row.player.name))
+            else:
+                events.append(PlayerSaved(player_id=pid, fields=row.fields))
+        return events
+
+    async def delete_player(self, player_id: uuid.UUID | str) -> bool:
+        """Delete a player; ``False`` when there was none."""
+        pid = as_uuid(player_id, "player_id")
+        rows = await self._write(
+            "DELETE FROM players WHERE player_id = $1 RETURNING player_id", [pid], idempotent=True
+        )
+        if rows:
+            self._outbox.emit(PlayerDeleted(player_id=pid))
+        return bool(rows)
+
+    async def update_player_last_active(
+        self, player_id: uuid.UUID | str, timestamp: datetime | None = None
+    ) -> datetime:
+        """Set last_active (default now, UTC) and return the stored value.
+
+        Raises:
+            NotFoundError: No such player.
+        """
+        pid = as_uuid(player_id, "player_id")
+        if timestamp is not None and not isinstance(timestamp, datetime):
+            raise ValidationError(f"timestamp must be a datetime, got {describe(timestamp)}")
+        when = timestamp or datetime.now(UTC)
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=UTC)
+        rows = await self._write(
+            "UPDATE players SET last_active = $2 WHERE player_id = $1 RETURNING last_active",
+            [pid, when],
+            idempotent=True,
+        )
+        if not rows:
+            raise NotFoundError("player", pid)
+        stored: datetime = rows[0]["last_active"]
+        return stored
+
+    async def validate_and_fix_player_room(self, player: Player) -> bool:
+        """Move a player standing in a room that does not exist to the fallback room.
+
+        Does nothing, and returns ``False``, while the room cache is not loaded or is empty:
+        then nothing is known about which rooms exist (the upstream system moved every
+        player when its cache failed to load). The move is persisted, but only if the player
+        is still in that room in the database, and the given object is updated.
+
+        Returns:
+            Whether the player was moved.
+        """
+        if not self._rooms.loaded or self._rooms.size == 0:
+            return False
+        old_room = player.current_room_id
+        if self._rooms.get_room_by_id(old_room) is not None:
+            return False
+        fallback = self._settings.fallback_room_id
+        if self._rooms.get_room_by_id(fallback) is None:
+            raise ConfigurationError(f"fallback room {fallback!r} is not in the room cache")
+        rows = await self._write(
+            "UPDATE players SET current_room_id = $2 "
+            "WHERE player_id = $1 AND current_room_id = $3 RETURNING current_room_id",
+            [player.player_id, fallback, old_room],
+            idempotent=True,
+        )
+        if not rows:
+            fresh = await self.get_player_by_id(player.player_id)
+            if fresh is None:
+                raise NotFoundError("player", player.player_id)
+            player.accept_columns(current_room_id=fresh.current_room_id)
+            return False
+        player.accept_columns(current_room_id=fallback)
+        self._outbox.emit(
+            PlayerRoomFixed(player_id=player.player_id, old_room_id=old_room, new_room_id=fallback)
+        )
+        return True

@@ -1,0 +1,162 @@
+"""Load world data (rooms and professions) from JSON files into the database.
+
+A world folder holds ``rooms.json`` and ``professions.json``, each a JSON list. Loading is an
+upsert in one transaction: running it twice changes nothing, and a bad file changes nothing.
+A small sample world ships with the package (:func:`sample_world_path`).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Final
+
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+from pydantic import ValidationError as PydanticValidationError
+
+from persistence.db import Database
+from persistence.errors import ValidationError, guard
+
+__all__ = ["ProfessionSpec", "RoomSpec", "WorldLoadResult", "load_world", "sample_world_path"]
+
+
+class RoomSpec(BaseModel):
+    """One room as written in ``rooms.json``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    room_id: str = Field(min_length=1, max_length=255, pattern=r"^[a-z0-9_]+$")
+    name: str = Field(min_length=1, max_length=255)
+    description: str = ""
+    plane: str = Field(min_length=1, max_length=64)
+    zone: str = Field(min_length=1, max_length=64)
+    sub_zone: str = Field(min_length=1, max_length=64)
+    exits: dict[str, str] = Field(default_factory=dict)
+    attributes: dict[str, Any] = Field(default_factory=dict)
+
+
+class ProfessionSpec(BaseModel):
+    """One profession as written in ``professions.json``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: int = Field(ge=0, lt=2**31)
+    name: str = Field(min_length=1, max_length=50)
+    description: str = ""
+    flavor_text: str = ""
+    stat_requirements: dict[str, int] = Field(default_factory=dict)
+    mechanical_effects: dict[str, Any] = Field(default_factory=dict)
+    is_available: bool = True
+
+
+@dataclass(frozen=True)
+class WorldLoadResult:
+    """How many rows the loader wrote."""
+
+    rooms: int
+    professions: int
+
+
+_ROOMS: Final = TypeAdapter(list[RoomSpec])
+_PROFESSIONS: Final = TypeAdapter(list[ProfessionSpec])
+
+_UPSERT_ROOMS: Final = """
+INSERT INTO rooms (room_id, name, description, plane, zone, sub_zone, exits, attributes)
+SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
+                     $7::jsonb[], $8::jsonb[])
+ON CONFLICT (room_id) DO UPDATE SET
+    name = EXCLUDED.name, description = EXCLUDED.description, plane = EXCLUDED.plane,
+    zone = EXCLUDED.zone, sub_zone = EXCLUDED.sub_zone, exits = EXCLUDED.exits,
+    attributes = EXCLUDED.attributes
+"""
+
+_UPSERT_PROFESSIONS: Final = """
+INSERT INTO professions (id, name, description, flavor_text, stat_requirements,
+                         mechanical_effects, is_available)
+SELECT * FROM unnest($1::int[], $2::text[], $3::text[], $4::text[], $5::jsonb[], $6::jsonb[],
+                     $7::bool[])
+ON CONFLICT (id) DO UPDATE SET
+    name = EXCLUDED.name, description = EXCLUDED.description,
+    flavor_text = EXCLUDED.flavor_text, stat_requirements = EXCLUDED.stat_requirements,
+    mechanical_effects = EXCLUDED.mechanical_effects, is_available = EXCLUDED.is_available
+"""
+
+
+def sample_world_path() -> Path:
+    """The sample world shipped with the package (an Arkham sanitarium, 8 rooms)."""
+    return Path(__file__).resolve().parent / "sample_world"
+
+
+def _read(path: Path, adapter: TypeAdapter[Any]) -> Any:
+    if not path.exists():
+        return []
+    try:
+        return adapter.validate_json(path.read_bytes())
+    except PydanticValidationError as exc:
+        raise ValidationError(f"{path}: {exc}") from exc
+
+
+def read_world(folder: Path) -> tuple[list[RoomSpec], list[ProfessionSpec]]:
+    """Parse and check a world folder without touching the database.
+
+    Raises:
+        ValidationError: A file is malformed, an id repeats, or an exit leads nowhere.
+    """
+    if not folder.is_dir():
+        raise ValidationError(f"world folder {folder} does not exist")
+    rooms: list[RoomSpec] = _read(folder / "rooms.json", _ROOMS)
+    professions: list[ProfessionSpec] = _read(folder / "professions.json", _PROFESSIONS)
+    room_ids = [r.room_id for r in rooms]
+    if len(set(room_ids)) != len(room_ids):
+        raise ValidationError(f"{folder}/rooms.json repeats a room_id")
+    if len({p.id for p in professions}) != len(professions):
+        raise ValidationError(f"{folder}/professions.json repeats an id")
+    known = set(room_ids)
+    for room in rooms:
+        for direction, target in room.exits.items():
+            if target not in known:
+                raise ValidationError(
+                    f"room {room.room_id}: exit {direction!r} leads to unknown room {target!r}"
+                )
+    return rooms, professions
+
+
+async def load_world(db: Database, folder: Path | None = None) -> WorldLoadResult:
+    """Upsert a world folder's rooms and professions in one transaction.
+
+    Args:
+        db: A started database.
+        folder: The world folder; the sample world when ``None``.
+    """
+    rooms, professions = read_world(folder or sample_world_path())
+
+    def col(items: list[Any], name: str, as_json: bool = False) -> list[Any]:
+        return [json.dumps(getattr(i, name)) if as_json else getattr(i, name) for i in items]
+
+    async with db.transaction() as conn, guard():
+        if rooms:
+            await conn.execute_query(
+                _UPSERT_ROOMS,
+                [
+                    *(col(rooms, n) for n in ("room_id", "name", "description", "plane")),
+                    col(rooms, "zone"),
+                    col(rooms, "sub_zone"),
+                    col(rooms, "exits", True),
+                    col(rooms, "attributes", True),
+                ],
+            )
+        if professions:
+            await conn.execute_query(
+                _UPSERT_PROFESSIONS,
+                [
+                    col(professions, "id"),
+                    col(professions, "name"),
+                    col(professions, "description"),
+                    col(professions, "flavor_text"),
+                    col(professions, "stat_requirements", True),
+                    col(professions, "mechanical_effects", True),
+                    col(professions, "is_available"),
+                ],
+            )
+    return WorldLoadResult(rooms=len(rooms), professions=len(professions))
