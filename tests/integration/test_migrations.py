@@ -1,0 +1,177 @@
+"""The aerich migrations create exactly the schema the models declare."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import pytest
+from tortoise.context import TortoiseContext
+
+from models.schema import CHECK_CONSTRAINTS, COLUMN_DEFAULTS, EXPRESSION_INDEXES
+from persistence.config import tortoise_config
+from persistence.settings import PersistenceSettings
+from tests.conftest import connect, create_database, drop_database
+
+pytestmark = pytest.mark.integration
+
+ROOT = Path(__file__).resolve().parents[2]
+TABLES = ("players", "professions", "rooms", "containers", "item_instances")
+
+
+def _aerich(args: list[str], url: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "MUD_DATABASE_URL": url, "AERICH_NO_TORTOISE_V1_WARNING": "1"}
+    aerich = Path(sys.executable).parent / "aerich"
+    return subprocess.run(  # noqa: S603 - fixed argv
+        [str(aerich), "-c", "aerich.ini", *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+async def _columns(conn: asyncpg.Connection) -> set[tuple[Any, ...]]:
+    rows = await conn.fetch(
+        """SELECT table_name, column_name, data_type, character_maximum_length, is_nullable
+             FROM information_schema.columns
+            WHERE table_schema = 'public' AND table_name = ANY($1::text[])""",
+        list(TABLES),
+    )
+    return {tuple(r) for r in rows}
+
+
+async def _indexes(conn: asyncpg.Connection) -> set[tuple[str, str]]:
+    rows = await conn.fetch(
+        "SELECT tablename, indexdef FROM pg_indexes WHERE tablename = ANY($1::text[])",
+        list(TABLES),
+    )
+    return {(r["tablename"], r["indexdef"]) for r in rows}
+
+
+async def _foreign_keys(conn: asyncpg.Connection) -> set[tuple[str, str]]:
+    rows = await conn.fetch(
+        """SELECT conrelid::regclass::text AS t, pg_get_constraintdef(oid) AS d
+             FROM pg_constraint WHERE contype = 'f'"""
+    )
+    return {(r["t"], r["d"]) for r in rows}
+
+
+async def _checks(conn: asyncpg.Connection) -> dict[str, tuple[str, str]]:
+    rows = await conn.fetch(
+        """SELECT conname, conrelid::regclass::text AS t, pg_get_constraintdef(oid) AS d
+             FROM pg_constraint WHERE contype = 'c' AND conrelid <> 0"""
+    )
+    return {r["conname"]: (r["t"], r["d"]) for r in rows}
+
+
+@pytest.fixture(scope="module")
+async def upgraded_via_cli(pg_server: str) -> Any:
+    """A database migrated by the real command line, ``aerich -c aerich.ini upgrade``."""
+    url = await create_database(pg_server, "mud_mig")
+    try:
+        result = _aerich(["upgrade"], url, ROOT)
+        assert result.returncode == 0, result.stdout + result.stderr
+        yield url, result.stdout
+    finally:
+        await drop_database(pg_server, url)
+
+
+@pytest.fixture(scope="module")
+async def generated_from_models(pg_server: str) -> Any:
+    """A database whose schema Tortoise generated straight from the models."""
+    url = await create_database(pg_server, "mud_gen")
+    context = TortoiseContext()
+    try:
+        with context:
+            await context.init(config=tortoise_config(PersistenceSettings(), url))
+            await context.generate_schemas()
+            await context.close_connections()
+        yield url
+    finally:
+        await drop_database(pg_server, url)
+
+
+async def test_cli_upgrade_on_empty_database_applies_every_migration(upgraded_via_cli: Any) -> None:
+    _, output = upgraded_via_cli
+    files = sorted(p.name for p in (ROOT / "migrations" / "models").glob("*.py"))
+    assert files, "no migration files committed"
+    for name in files:
+        assert name in output
+
+
+async def test_upgraded_schema_equals_what_the_models_declare(
+    upgraded_via_cli: Any, generated_from_models: str
+) -> None:
+    migrated = await connect(upgraded_via_cli[0])
+    generated = await connect(generated_from_models)
+    try:
+        assert await _columns(migrated) == await _columns(generated)
+        assert await _foreign_keys(migrated) == await _foreign_keys(generated)
+        declared_extra = {
+            (table, f'CREATE UNIQUE INDEX {name} ON public.{table} USING btree {definition[7:]}')
+            for name, (table, definition) in EXPRESSION_INDEXES.items()
+        }
+        assert await _indexes(migrated) == await _indexes(generated) | declared_extra
+    finally:
+        await migrated.close()
+        await generated.close()
+
+
+async def test_database_rules_listed_in_models_schema_exist(upgraded_via_cli: Any) -> None:
+    conn = await connect(upgraded_via_cli[0])
+    try:
+        checks = await _checks(conn)
+        assert set(checks) == set(CHECK_CONSTRAINTS)
+        for name, (table, condition) in CHECK_CONSTRAINTS.items():
+            assert checks[name][0] == table, name
+            # Let PostgreSQL normalise the declared condition, then compare exactly.
+            tx = conn.transaction()
+            await tx.start()
+            try:
+                await conn.execute(f"ALTER TABLE {table} ADD CONSTRAINT probe CHECK ({condition})")
+                declared = await conn.fetchval(
+                    "SELECT pg_get_constraintdef(oid) FROM pg_constraint WHERE conname = 'probe'"
+                )
+            finally:
+                await tx.rollback()
+            assert declared == checks[name][1], (name, declared, checks[name][1])
+        for (table, column), expected in COLUMN_DEFAULTS.items():
+            default = await conn.fetchval(
+                """SELECT column_default FROM information_schema.columns
+                    WHERE table_name = $1 AND column_name = $2""",
+                table,
+                column,
+            )
+            assert default is not None, (table, column)
+            value = await conn.fetchval(f"SELECT ({default})::text")
+            if expected.startswith(("{", "[")):
+                assert json.loads(value) == json.loads(expected), (table, column)
+            else:
+                assert value == expected, (table, column)
+    finally:
+        await conn.close()
+
+
+async def test_models_without_a_matching_migration_are_detected(
+    upgraded_via_cli: Any, tmp_path: Path
+) -> None:
+    """``aerich migrate`` finds nothing to add: the migrations match the models."""
+    shutil.copytree(ROOT / "migrations", tmp_path / "migrations")
+    shutil.copy(ROOT / "aerich.ini", tmp_path / "aerich.ini")
+    for package in ("models", "persistence"):
+        shutil.copytree(ROOT / package, tmp_path / package)
+    result = _aerich(["migrate", "--name", "drift_check", "--no-input"], upgraded_via_cli[0], tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "No changes detected" in result.stdout, result.stdout
+    assert sorted(p.name for p in (tmp_path / "migrations" / "models").glob("*.py")) == sorted(
+        p.name for p in (ROOT / "migrations" / "models").glob("*.py")
+    )
