@@ -53,9 +53,7 @@ class Player(Model):
         on_delete=fields.RESTRICT,
     )
     profession_id: int | None
-    stats: fields.Field[PlayerStats] = fields.JSONField(
-        field_type=PlayerStats, default=PlayerStats
-    )
+    stats: fields.Field[PlayerStats] = fields.JSONField(field_type=PlayerStats, default=PlayerStats)
     experience_points = fields.IntField(default=0)
     level = fields.IntField(default=1)
     is_admin = fields.BooleanField(default=False)
@@ -119,4 +117,3 @@ def _stats_dict(stats: PlayerStats | dict[str, Any]) -> dict[str, Any]:
     if isinstance(stats, PlayerStats):
         return stats.model_dump()
     return copy.deepcopy(dict(stats))
-

@@ -75,12 +75,9 @@ NUMERIC_STATS: Final[frozenset[str]] = frozenset(
 
 def _field(name: str) -> Any:
     spec = STAT_REGISTRY[name]
-    bounds: dict[str, int] = {}
-    if spec.minimum is not None:
-        bounds["ge"] = spec.minimum
-    if isinstance(spec.maximum, int):
-        bounds["le"] = spec.maximum
-    return Field(default=spec.default, **bounds)
+    default: Any = spec.default
+    upper = spec.maximum if isinstance(spec.maximum, int) else None
+    return Field(default=default, ge=spec.minimum, le=upper)
 
 
 class PlayerStats(BaseModel):

@@ -44,7 +44,9 @@ async def _run(command: str, world: Path | None) -> None:
             await layer.rooms.load()
             result = await layer.seed_world(world)
             source = world or "the sample world"
-            print(f"Seeded {result.rooms} rooms and {result.professions} professions from {source}.")
+            print(
+                f"Seeded {result.rooms} rooms and {result.professions} professions from {source}."
+            )
             print(f"Room cache: {layer.rooms.size} rooms loaded.")
             for profession in await layer.professions.get_all_professions():
                 print(f"  profession {profession.id}: {profession.name}")

@@ -72,8 +72,9 @@ def start_embedded_postgres(data_dir: Path | None = None) -> EmbeddedPostgres:
         with warnings.catch_warnings():
             # platformdirs warns when XDG_RUNTIME_DIR is unset (containers, CI); harmless here.
             warnings.simplefilter("ignore")
-            server = pgserver.get_server(folder, cleanup_mode="stop")
-        exists = server.psql(f"SELECT 1 FROM pg_database WHERE datname = '{DATABASE_NAME}';")
+            server = pgserver.get_server(folder, cleanup_mode="stop")  # type: ignore[attr-defined]
+        # psql takes no bind parameters; DATABASE_NAME is a module constant.
+        exists = server.psql(f"SELECT 1 FROM pg_database WHERE datname = '{DATABASE_NAME}';")  # noqa: S608
         if "(1 row)" not in exists:
             server.psql(f"CREATE DATABASE {DATABASE_NAME};")
         socket_dir = server.get_uri().split("host=", 1)[1].split("&", 1)[0]

@@ -18,7 +18,7 @@ from persistence.errors import PoolExhaustedError
 __all__ = ["BoundedWaitPool", "MudAsyncpgClient", "client_class"]
 
 
-class BoundedWaitPool(Pool):
+class BoundedWaitPool(Pool):  # type: ignore[misc]  # asyncpg ships no type hints
     """An asyncpg pool whose ``acquire()`` times out unless told otherwise."""
 
     def __init__(self, *args: Any, acquire_timeout: float | None = None, **kwargs: Any) -> None:
@@ -30,7 +30,7 @@ class BoundedWaitPool(Pool):
         wait = timeout if timeout is not None else self._default_acquire_timeout
         return super().acquire(timeout=wait)
 
-    async def _acquire(self, timeout: float | None) -> Any:
+    async def _acquire(self, timeout: float | None) -> Any:  # noqa: ASYNC109 - asyncpg API
         try:
             return await super()._acquire(timeout)
         except TimeoutError as exc:

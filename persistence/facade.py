@@ -60,10 +60,13 @@ class AsyncPersistenceLayer:
         self.events = EventOutbox(self.event_bus)
         self._migrate = migrate
         retry = retry_policy or RetryPolicy.from_settings(self.settings)
-        common = {"outbox": self.events, "retry": retry, "settings": self.settings}
         self.rooms = RoomRepository(self.db)
-        self.players = PlayerRepository(self.db, rooms=self.rooms, **common)
-        self.professions = ProfessionRepository(self.db, **common)
+        self.players = PlayerRepository(
+            self.db, rooms=self.rooms, outbox=self.events, retry=retry, settings=self.settings
+        )
+        self.professions = ProfessionRepository(
+            self.db, outbox=self.events, retry=retry, settings=self.settings
+        )
 
     async def start(self) -> None:
         """Connect (starting the embedded server if no URL is set) and load the room cache.

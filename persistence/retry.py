@@ -74,7 +74,9 @@ class RetryPolicy:
             try:
                 return await operation()
             except Exception as exc:
-                if attempt >= self.max_attempts or not self.should_retry(exc, idempotent=idempotent):
+                if attempt >= self.max_attempts or not self.should_retry(
+                    exc, idempotent=idempotent
+                ):
                     raise
                 delay = self.backoff(attempt)
                 log.warning(

@@ -313,10 +313,10 @@ class PlayerRepository(BaseRepository):
         as_uuid(player.player_id, "player_id")
         as_uuid(player.user_id, "user_id")
         now = datetime.now(UTC)
-        if player.created_at is None:
-            object.__setattr__(player, "created_at", now)
-        if player.last_active is None:
-            object.__setattr__(player, "last_active", now)
+        # A new Player(...) has no timestamps until Tortoise would save it; we save it instead.
+        for column in ("created_at", "last_active"):
+            if getattr(player, column, None) is None:
+                object.__setattr__(player, column, now)
         return player
 
     def _check_saved(self, rows: list[_SaveRow], result: list[dict[str, Any]]) -> None:

@@ -15,18 +15,28 @@ pytestmark = pytest.mark.integration
 FOYER = "earth_arkhamcity_sanitarium_room_foyer_001"
 
 
-async def _insert_player(conn: asyncpg.Connection, name: str, stats: str | None = None) -> uuid.UUID:
+async def _insert_player(
+    conn: asyncpg.Connection, name: str, stats: str | None = None
+) -> uuid.UUID:
     pid = uuid.uuid4()
     if stats is None:
         await conn.execute(
-            "INSERT INTO players (player_id, user_id, name, current_room_id) VALUES ($1, $2, $3, $4)",
-            pid, uuid.uuid4(), name, FOYER,
+            "INSERT INTO players (player_id, user_id, name, current_room_id)"
+            " VALUES ($1, $2, $3, $4)",
+            pid,
+            uuid.uuid4(),
+            name,
+            FOYER,
         )
     else:
         await conn.execute(
             "INSERT INTO players (player_id, user_id, name, current_room_id, stats)"
             " VALUES ($1, $2, $3, $4, $5::jsonb)",
-            pid, uuid.uuid4(), name, FOYER, stats,
+            pid,
+            uuid.uuid4(),
+            name,
+            FOYER,
+            stats,
         )
     return pid
 
@@ -88,13 +98,23 @@ async def test_container_rules(clean_db: asyncpg.Connection, values: dict[str, o
 
 async def test_container_defaults(clean_db: asyncpg.Connection) -> None:
     await _insert_container(clean_db)
-    row = await clean_db.fetchrow("SELECT lock_state, capacity_slots, metadata::text FROM containers")
-    assert (row["lock_state"], row["capacity_slots"], json.loads(row["metadata"])) == ("unlocked", 20, {})
+    row = await clean_db.fetchrow(
+        "SELECT lock_state, capacity_slots, metadata::text FROM containers"
+    )
+    assert (row["lock_state"], row["capacity_slots"], json.loads(row["metadata"])) == (
+        "unlocked",
+        20,
+        {},
+    )
 
 
 async def _insert_item(conn: asyncpg.Connection, **values: object) -> None:
-    row = {"item_instance_id": uuid.uuid4().hex, "prototype_id": "weapon.knife",
-           "owner_type": "room", "owner_id": FOYER}
+    row = {
+        "item_instance_id": uuid.uuid4().hex,
+        "prototype_id": "weapon.knife",
+        "owner_type": "room",
+        "owner_id": FOYER,
+    }
     row.update(values)
     columns = ", ".join(row)
     params = ", ".join(f"${i}" for i in range(1, len(row) + 1))

@@ -117,7 +117,7 @@ async def test_upgraded_schema_equals_what_the_models_declare(
         assert await _columns(migrated) == await _columns(generated)
         assert await _foreign_keys(migrated) == await _foreign_keys(generated)
         declared_extra = {
-            (table, f'CREATE UNIQUE INDEX {name} ON public.{table} USING btree {definition[7:]}')
+            (table, f"CREATE UNIQUE INDEX {name} ON public.{table} USING btree {definition[7:]}")
             for name, (table, definition) in EXPRESSION_INDEXES.items()
         }
         assert await _indexes(migrated) == await _indexes(generated) | declared_extra
@@ -169,7 +169,9 @@ async def test_models_without_a_matching_migration_are_detected(
     shutil.copy(ROOT / "aerich.ini", tmp_path / "aerich.ini")
     for package in ("models", "persistence"):
         shutil.copytree(ROOT / package, tmp_path / package)
-    result = _aerich(["migrate", "--name", "drift_check", "--no-input"], upgraded_via_cli[0], tmp_path)
+    result = _aerich(
+        ["migrate", "--name", "drift_check", "--no-input"], upgraded_via_cli[0], tmp_path
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "No changes detected" in result.stdout, result.stdout
     assert sorted(p.name for p in (tmp_path / "migrations" / "models").glob("*.py")) == sorted(

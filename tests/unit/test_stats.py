@@ -44,8 +44,14 @@ def test_python_default_equals_the_default_document() -> None:
 
 @pytest.mark.parametrize(
     "change",
-    [{"strength": 0}, {"strength": 101}, {"lucidity": -1}, {"fear": 101}, {"max_health": 0},
-     {"current_health": 101}],
+    [
+        {"strength": 0},
+        {"strength": 101},
+        {"lucidity": -1},
+        {"fear": 101},
+        {"max_health": 0},
+        {"current_health": 101},
+    ],
 )
 def test_bounds_are_enforced(change: dict[str, int]) -> None:
     with pytest.raises(ValidationError):
