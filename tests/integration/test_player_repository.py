@@ -154,7 +154,8 @@ class TestSaves:
         await layer.players.save_players(loaded)
         assert len(sent) == 1
         rows = await clean_db.fetch(
-            "SELECT name, current_room_id, (stats->>'strength')::int AS s FROM players ORDER BY name"
+            "SELECT name, current_room_id, (stats->>'strength')::int AS s"
+            " FROM players ORDER BY name"
         )
         assert all(r["current_room_id"] == HALLWAY for r in rows)
         assert [r["s"] for r in rows] == [1 + i % 100 for i in range(1000)]
