@@ -88,14 +88,26 @@ class Player(Model):
         """Take stat values the database returned, in the object and in its snapshot.
 
         Used after an atomic update so the object shows the authoritative values and a later
-        save does not see those keys as changed by the caller.
+        save does not see those keys as changed by the caller. ``current_health`` is always
+        taken; another key is left alone if the caller changed it and has not saved yet.
         """
-        merged = _stats_dict(self.stats)
-        merged.update(values)
-        object.__setattr__(self, "stats", PlayerStats.model_validate(merged))
         snapshot = self.persisted_values()
+        merged = _stats_dict(self.stats)
+        taken: dict[str, Any] = {}
+        for key, value in values.items():
+            unsaved = snapshot is not None and merged.get(key) != snapshot["stats"].get(key)
+            if key == "current_health" or not unsaved:
+                taken[key] = value
+        merged.update(taken)
+        try:
+            stats = PlayerStats.model_validate(merged)
+        except ValueError:
+            # The caller's unsaved max_health and the database's current_health disagree;
+            # keep both as they are, a save will report it as a ValidationError.
+            stats = PlayerStats.model_construct(**merged)
+        object.__setattr__(self, "stats", stats)
         if snapshot is not None:
-            snapshot["stats"] = {**snapshot["stats"], **copy.deepcopy(values)}
+            snapshot["stats"] = {**snapshot["stats"], **copy.deepcopy(taken)}
 
     def accept_columns(self, **values: Any) -> None:
         """Take column values the database returned (XP, level), in the object and snapshot."""

@@ -29,8 +29,12 @@ __all__ = [
     "NullEventBus",
     "PlayerCreated",
     "PlayerDeleted",
+    "PlayerHPUpdated",
+    "PlayerLeveledUp",
     "PlayerRoomFixed",
     "PlayerSaved",
+    "PlayerStatUpdated",
+    "PlayerXPAwarded",
 ]
 
 log = logging.getLogger(__name__)
@@ -80,6 +84,54 @@ class PlayerRoomFixed(Event):
     player_id: UUID
     old_room_id: str
     new_room_id: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PlayerHPUpdated(Event):
+    """current_health changed (or was clamped); values are the database's, from one statement.
+
+    ``delta`` is what the caller asked for; ``new_hp - old_hp`` is what the clamp allowed.
+    """
+
+    player_id: UUID
+    old_hp: int
+    new_hp: int
+    max_hp: int
+    delta: int
+    reason: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PlayerXPAwarded(Event):
+    """Experience was added; old and new values come from the same statement."""
+
+    player_id: UUID
+    xp_amount: int
+    old_xp: int
+    new_xp: int
+    old_level: int
+    new_level: int
+    source: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PlayerLeveledUp(Event):
+    """An XP award moved the player to a higher level (published after PlayerXPAwarded)."""
+
+    player_id: UUID
+    old_level: int
+    new_level: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PlayerStatUpdated(Event):
+    """A whitelisted stat other than current_health changed through an atomic delta."""
+
+    player_id: UUID
+    field: str
+    old_value: int
+    new_value: int
+    reason: str
 
 
 @runtime_checkable

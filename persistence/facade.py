@@ -23,11 +23,14 @@ from models.room import Room
 from persistence.db import Database, run_migrations
 from persistence.errors import ConfigurationError
 from persistence.events import EventBus, EventOutbox, NullEventBus
+from persistence.repositories.experience import ExperienceChange, ExperienceRepository
+from persistence.repositories.health import HealthRepository
 from persistence.repositories.player import PlayerRepository
 from persistence.repositories.profession import ProfessionRepository
 from persistence.repositories.room import RoomRepository
 from persistence.retry import RetryPolicy
 from persistence.settings import PersistenceSettings
+from persistence.stats import check_amount
 from persistence.world import WorldLoadResult, load_world
 
 __all__ = ["AsyncPersistenceLayer"]
@@ -65,6 +68,12 @@ class AsyncPersistenceLayer:
             self.db, rooms=self.rooms, outbox=self.events, retry=retry, settings=self.settings
         )
         self.professions = ProfessionRepository(
+            self.db, outbox=self.events, retry=retry, settings=self.settings
+        )
+        self.health = HealthRepository(
+            self.db, outbox=self.events, retry=retry, settings=self.settings
+        )
+        self.experience = ExperienceRepository(
             self.db, outbox=self.events, retry=retry, settings=self.settings
         )
 
@@ -208,3 +217,65 @@ class AsyncPersistenceLayer:
     async def get_profession_by_id(self, profession_id: int) -> Profession | None:
         """See :meth:`ProfessionRepository.get_profession_by_id`."""
         return await self.professions.get_profession_by_id(profession_id)
+
+    async def damage_player(
+        self, player: Player, amount: int, damage_type: str = "physical"
+    ) -> int:
+        """See :meth:`HealthRepository.damage_player`."""
+        return await self.health.damage_player(player, amount, damage_type)
+
+    async def heal_player(self, player: Player, amount: int) -> int:
+        """See :meth:`HealthRepository.heal_player`."""
+        return await self.health.heal_player(player, amount)
+
+    async def update_player_health(
+        self, player_id: uuid.UUID | str, delta: int, reason: str = ""
+    ) -> int:
+        """See :meth:`HealthRepository.update_player_health`."""
+        return await self.health.update_player_health(player_id, delta, reason)
+
+    async def gain_experience(
+        self, player: Player, amount: int, source: str = "unknown"
+    ) -> ExperienceChange:
+        """See :meth:`ExperienceRepository.gain_experience`."""
+        return await self.experience.gain_experience(player, amount, source)
+
+    async def update_player_xp(
+        self, player_id: uuid.UUID | str, delta: int, reason: str = ""
+    ) -> ExperienceChange:
+        """See :meth:`ExperienceRepository.update_player_xp`."""
+        return await self.experience.update_player_xp(player_id, delta, reason)
+
+    async def update_player_stat_field(
+        self, player_id: uuid.UUID | str, field_name: str, delta: int, reason: str = ""
+    ) -> int:
+        """See :meth:`ExperienceRepository.update_player_stat_field`."""
+        return await self.experience.update_player_stat_field(player_id, field_name, delta, reason)
+
+    async def apply_lucidity_loss(
+        self, player: Player, amount: int, source: str = "unknown"
+    ) -> int:
+        """Lower lucidity by ``amount`` (the upstream facade's helper)."""
+        return await self.experience.update_player_stat_field(
+            player.player_id, "lucidity", -check_amount(amount), f"{source}: lucidity loss"
+        )
+
+    async def apply_fear(self, player: Player, amount: int, source: str = "unknown") -> int:
+        """Raise fear by ``amount``."""
+        return await self.experience.update_player_stat_field(
+            player.player_id, "fear", check_amount(amount), f"{source}: fear"
+        )
+
+    async def apply_corruption(self, player: Player, amount: int, source: str = "unknown") -> int:
+        """Raise corruption by ``amount``."""
+        return await self.experience.update_player_stat_field(
+            player.player_id, "corruption", check_amount(amount), f"{source}: corruption"
+        )
+
+    async def gain_occult_knowledge(
+        self, player: Player, amount: int, source: str = "unknown"
+    ) -> int:
+        """Raise occult_knowledge by ``amount``."""
+        return await self.experience.update_player_stat_field(
+            player.player_id, "occult_knowledge", check_amount(amount), f"{source}: occult"
+        )

@@ -43,6 +43,9 @@ class PersistenceSettings(BaseSettings):
     """Where validate_and_fix_player_room moves a player whose room does not exist."""
     xp_per_level: int = Field(default=100, ge=1)
     """Level curve: ``level = experience_points // xp_per_level + 1``."""
+    level_thresholds: tuple[int, ...] = ()
+    """Alternative curve: XP at which levels 2, 3, ... start (JSON list in the environment,
+    e.g. ``MUD_LEVEL_THRESHOLDS='[100, 300, 600]'``); overrides ``xp_per_level``."""
     retry_max_attempts: int = Field(default=3, ge=1)
     """Attempts in all (1 = no retry) for operations that are safe to repeat."""
     retry_base_delay: float = Field(default=0.05, ge=0)
@@ -52,6 +55,10 @@ class PersistenceSettings(BaseSettings):
     def _check_ranges(self) -> Self:
         if self.pool_min_size > self.pool_max_size:
             raise ValueError("pool_min_size must not exceed pool_max_size")
+        if list(self.level_thresholds) != sorted(self.level_thresholds) or any(
+            t < 0 for t in self.level_thresholds
+        ):
+            raise ValueError("level_thresholds must be non-negative and ascending")
         if self.retry_base_delay > self.retry_max_delay:
             raise ValueError("retry_base_delay must not exceed retry_max_delay")
         return self

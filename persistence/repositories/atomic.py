@@ -1,0 +1,118 @@
+"""The shared engine of Health and Experience: atomic, clamped, batched stat deltas."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from persistence.errors import NotFoundError, ValidationError
+from persistence.events import Event, PlayerHPUpdated, PlayerStatUpdated
+from persistence.repositories.base import BaseRepository, as_uuid
+from persistence.stats import APPLY_STAT_DELTAS_SQL, check_delta, field_bounds, missing_ids
+
+__all__ = ["AtomicStatsRepository", "StatChange"]
+
+
+@dataclass(frozen=True, slots=True)
+class StatChange:
+    """What one atomic delta did to one player's stat, as the database reported it.
+
+    Attributes:
+        player_id: The player.
+        field: The stat key.
+        old_value: The value before, read in the same statement under the row lock.
+        new_value: The value written, after clamping.
+        delta: The delta the caller asked for.
+        max_health: The player's max_health after the statement.
+        current_health: The player's current_health after the statement (it follows a drop
+            of max_health).
+    """
+
+    player_id: uuid.UUID
+    field: str
+    old_value: int
+    new_value: int
+    delta: int
+    max_health: int
+    current_health: int
+
+
+class AtomicStatsRepository(BaseRepository):
+    """Applies whitelisted stat deltas in one statement per call, for one or many players."""
+
+    async def _apply_field_deltas(
+        self, field_name: str, deltas: Mapping[uuid.UUID | str, int], reason: str
+    ) -> dict[uuid.UUID, StatChange]:
+        """Apply ``deltas`` to ``field_name`` for every player, all or nothing.
+
+        Validation (field whitelist, delta types, ids) happens before any SQL.
+
+        Raises:
+            InvalidFieldError: The field is not whitelisted.
+            InvalidAmountError: A delta is not an int in range.
+            NotFoundError: A player does not exist; no delta was applied.
+        """
+        bounds = field_bounds(field_name, health_floor=self._settings.health_floor)
+        ids: list[uuid.UUID] = []
+        values: list[int] = []
+        for player_id, delta in deltas.items():
+            ids.append(as_uuid(player_id, "player_id"))
+            values.append(check_delta(delta))
+        if len(set(ids)) != len(ids):
+            raise ValidationError("the same player appears twice (as a UUID and as text)")
+        if not isinstance(reason, str):
+            raise ValidationError("reason must be a string")
+        if not ids:
+            return {}
+        rows = await self._write(
+            APPLY_STAT_DELTAS_SQL,
+            [
+                ids,
+                values,
+                bounds.field,
+                bounds.default,
+                bounds.minimum,
+                bounds.maximum,
+                bounds.cap_key,
+                bounds.dependent,
+            ],
+        )
+        if not rows or not rows[0]["applied"]:
+            missing = missing_ids(ids, [r["player_id"] for r in rows])
+            raise NotFoundError("player", ", ".join(str(m) for m in missing))
+        changes = {row["player_id"]: _change(field_name, row) for row in rows}
+        self._outbox.emit(*(_event(change, reason) for change in changes.values()))
+        return changes
+
+
+def _change(field_name: str, row: dict[str, Any]) -> StatChange:
+    return StatChange(
+        player_id=row["player_id"],
+        field=field_name,
+        old_value=row["old_value"],
+        new_value=row["new_value"],
+        delta=row["delta"],
+        max_health=row["max_health"],
+        current_health=row["current_health"],
+    )
+
+
+def _event(change: StatChange, reason: str) -> Event:
+    if change.field == "current_health":
+        return PlayerHPUpdated(
+            player_id=change.player_id,
+            old_hp=change.old_value,
+            new_hp=change.new_value,
+            max_hp=change.max_health,
+            delta=change.delta,
+            reason=reason,
+        )
+    return PlayerStatUpdated(
+        player_id=change.player_id,
+        field=change.field,
+        old_value=change.old_value,
+        new_value=change.new_value,
+        reason=reason,
+    )

@@ -1,0 +1,152 @@
+"""ExperienceRepository: atomic XP with level-ups, and atomic deltas of whitelisted stats."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from models.player import Player
+from persistence.errors import NotFoundError, ValidationError, describe
+from persistence.events import Event, PlayerLeveledUp, PlayerXPAwarded
+from persistence.repositories.atomic import AtomicStatsRepository
+from persistence.repositories.base import as_uuid
+from persistence.stats import (
+    APPLY_XP_DELTAS_SQL,
+    LevelCurve,
+    check_amount,
+    check_delta,
+    missing_ids,
+    whitelisted_field,
+)
+
+__all__ = ["ExperienceChange", "ExperienceRepository"]
+
+
+@dataclass(frozen=True, slots=True)
+class ExperienceChange:
+    """An XP award as the database applied it (old values from the same statement)."""
+
+    player_id: uuid.UUID
+    xp_amount: int
+    old_xp: int
+    new_xp: int
+    old_level: int
+    new_level: int
+
+    @property
+    def leveled_up(self) -> bool:
+        """Whether the award raised the level."""
+        return self.new_level > self.old_level
+
+
+class ExperienceRepository(AtomicStatsRepository):
+    """Experience, levels and the other numeric stats; one SQL statement per call."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.level_curve = LevelCurve(
+            self._settings.xp_per_level, tuple(self._settings.level_thresholds)
+        )
+
+    async def update_player_xp(
+        self, player_id: uuid.UUID | str, delta: int, reason: str = ""
+    ) -> ExperienceChange:
+        """Add ``delta`` XP and recompute the level in the same statement.
+
+        Raises:
+            InvalidAmountError: ``delta`` is negative or not an int, before any SQL.
+            NotFoundError: No such player.
+        """
+        changes = await self.apply_xp_deltas({player_id: check_amount(delta)}, reason)
+        return next(iter(changes.values()))
+
+    async def gain_experience(
+        self, player: Player, amount: int, source: str = "unknown"
+    ) -> ExperienceChange:
+        """Award XP to ``player`` atomically; refresh its XP and level from the database."""
+        if not isinstance(player, Player):
+            raise ValidationError(f"expected a Player, got {describe(player)}")
+        change = await self.update_player_xp(player.player_id, amount, source)
+        player.accept_columns(experience_points=change.new_xp, level=change.new_level)
+        return change
+
+    async def apply_xp_deltas(
+        self, deltas: Mapping[uuid.UUID | str, int], source: str = ""
+    ) -> dict[uuid.UUID, ExperienceChange]:
+        """Award XP to many players in one statement, all or nothing."""
+        if not isinstance(source, str):
+            raise ValidationError("source must be a string")
+        ids = [as_uuid(pid, "player_id") for pid in deltas]
+        values = [check_amount(v) for v in deltas.values()]
+        if len(set(ids)) != len(ids):
+            raise ValidationError("the same player appears twice (as a UUID and as text)")
+        if not ids:
+            return {}
+        curve = self.level_curve
+        rows = await self._write(
+            APPLY_XP_DELTAS_SQL, [ids, values, curve.xp_per_level, list(curve.thresholds)]
+        )
+        if not rows or not rows[0]["applied"]:
+            missing = missing_ids(ids, [r["player_id"] for r in rows])
+            raise NotFoundError("player", ", ".join(str(m) for m in missing))
+        changes = {
+            row["player_id"]: ExperienceChange(
+                player_id=row["player_id"],
+                xp_amount=row["delta"],
+                old_xp=row["old_xp"],
+                new_xp=row["new_xp"],
+                old_level=row["old_level"],
+                new_level=row["new_level"],
+            )
+            for row in rows
+        }
+        events: list[Event] = []
+        for change in changes.values():
+            events.append(
+                PlayerXPAwarded(
+                    player_id=change.player_id,
+                    xp_amount=change.xp_amount,
+                    old_xp=change.old_xp,
+                    new_xp=change.new_xp,
+                    old_level=change.old_level,
+                    new_level=change.new_level,
+                    source=source,
+                )
+            )
+            if change.leveled_up:
+                events.append(
+                    PlayerLeveledUp(
+                        player_id=change.player_id,
+                        old_level=change.old_level,
+                        new_level=change.new_level,
+                    )
+                )
+        self._outbox.emit(*events)
+        return changes
+
+    async def update_player_stat_field(
+        self, player_id: uuid.UUID | str, field_name: str, delta: int, reason: str = ""
+    ) -> int:
+        """Add ``delta`` to a whitelisted stat, clamped to its registry bounds; return it.
+
+        ``field_name`` must be a numeric key of the stat registry; it is checked before any
+        SQL and reaches the database only as a bound parameter.
+
+        Raises:
+            InvalidFieldError: ``field_name`` is not whitelisted (also a ``ValueError``).
+            InvalidAmountError: ``delta`` is not an int.
+            NotFoundError: No such player.
+        """
+        field = whitelisted_field(field_name)
+        changes = await self._apply_field_deltas(field, {player_id: check_delta(delta)}, reason)
+        return next(iter(changes.values())).new_value
+
+    async def apply_stat_deltas(
+        self, field_name: str, deltas: Mapping[uuid.UUID | str, int], reason: str = ""
+    ) -> dict[uuid.UUID, int]:
+        """Apply deltas of one whitelisted stat to many players in one statement."""
+        field = whitelisted_field(field_name)
+        changes = await self._apply_field_deltas(field, deltas, reason)
+        return {pid: change.new_value for pid, change in changes.items()}
