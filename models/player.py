@@ -37,7 +37,7 @@ class Player(Model):
 
     ``stats`` is a JSONB document typed by :class:`~models.stats.PlayerStats`. Health, XP and
     stat deltas change it atomically in SQL; a save writes only what the caller changed since
-    the object was loaded (see ``docs/decisions/0003-save-player-dirty-fields.md``). To make that
+    the object was loaded (see ``docs/decisions/0002-save-player-dirty-fields.md``). To make that
     possible every instance built from a database row remembers the values it was loaded with.
     """
 

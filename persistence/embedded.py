@@ -40,7 +40,9 @@ class EmbeddedPostgres:
     def stop(self) -> None:
         """Stop the cluster; a temporary data folder is deleted with it."""
         try:
-            self._server.cleanup()
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # platformdirs: XDG_RUNTIME_DIR unset
+                self._server.cleanup()
         finally:
             if self._throwaway:
                 shutil.rmtree(self.data_dir, ignore_errors=True)

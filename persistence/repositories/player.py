@@ -4,7 +4,7 @@ Reads run parameterised SQL through Tortoise's connection and build :class:`Play
 the way Tortoise does for its own queries, so results are typed models at close to driver
 speed. Saves write only what the caller changed since the object was loaded, and only if the
 database still holds the values the object was loaded with (compare-and-set per field); see
-``docs/decisions/0003-save-player-dirty-fields.md``.
+``docs/decisions/0002-save-player-dirty-fields.md``.
 """
 
 from __future__ import annotations

@@ -15,7 +15,9 @@ from persistence.errors import (
     ConfigurationError,
     DatabaseUnavailableError,
     DuplicateError,
+    OperationTimeoutError,
     PersistenceError,
+    PoolExhaustedError,
 )
 from persistence.events import PlayerCreated, PlayerSaved
 from persistence.facade import AsyncPersistenceLayer
@@ -247,3 +249,38 @@ async def test_application_container_builds_one_layer_with_a_bus(
     async with container:
         await container.persistence.players.save_player(new_player("Contained"))
     assert [e.name for e in seen] == ["Contained"]
+
+
+class TestBoundedWaits:
+    async def test_pool_wait_is_bounded_and_typed(self, database_url: str) -> None:
+        settings = make_settings(
+            database_url, pool_min_size=1, pool_max_size=1, pool_acquire_timeout=0.2
+        )
+        async with AsyncPersistenceLayer(settings) as layer:
+            held = asyncio.Event()
+            release = asyncio.Event()
+
+            async def hold_the_only_connection() -> None:
+                async with layer.transaction():
+                    held.set()
+                    await release.wait()
+
+            holder = asyncio.create_task(hold_the_only_connection())
+            await held.wait()
+            loop = asyncio.get_running_loop()
+            started = loop.time()
+            with pytest.raises(PoolExhaustedError) as info:
+                await layer.players.get_player_by_id(uuid.uuid4())
+            assert isinstance(info.value, TimeoutError)
+            assert loop.time() - started < 5
+            release.set()
+            await holder
+            assert await layer.players.get_player_by_id(uuid.uuid4()) is None
+
+    async def test_statement_timeout_is_typed(self, database_url: str) -> None:
+        settings = make_settings(database_url, statement_timeout=0.2, retry_max_attempts=1)
+        async with AsyncPersistenceLayer(settings) as layer:
+            repo = SlowReads(layer.db, outbox=layer.events, retry=RetryPolicy(1), settings=settings)
+            with pytest.raises(OperationTimeoutError):
+                await repo.slow()
+            assert await layer.players.get_player_by_id(uuid.uuid4()) is None
