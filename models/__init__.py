@@ -5,12 +5,15 @@ One module per aggregate. Table and column names are a contract: tools and repor
 
 from models.container import Container
 from models.item import ItemInstance
+from models.operation import AppliedOperation, ItemMovement
 from models.player import Player
 from models.profession import Profession
 from models.room import Room
 from models.stats import NUMERIC_STATS, STAT_REGISTRY, PlayerStats, StatSpec
 
 __all__ = [
+    "AppliedOperation",
+    "ItemMovement",
     "Container",
     "ItemInstance",
     "Player",

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from tortoise import fields
 from tortoise.models import Model
+
+if TYPE_CHECKING:
+    from models.item import ItemInstance
 
 __all__ = ["LOCK_STATES", "MAX_CAPACITY_SLOTS", "SOURCE_TYPES", "Container"]
 
@@ -37,3 +40,13 @@ class Container(Model):
 
     class Meta:
         table = "containers"
+
+    @property
+    def items(self) -> list[ItemInstance]:
+        """The items inside, in slot order, as the repository loaded them with the container."""
+        loaded: list[ItemInstance] = getattr(self, "_items", [])
+        return list(loaded)
+
+    def set_items(self, items: list[ItemInstance]) -> None:
+        """Attach the contents read together with the container (repositories call this)."""
+        object.__setattr__(self, "_items", list(items))

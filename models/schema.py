@@ -53,6 +53,14 @@ CHECK_CONSTRAINTS: Final[dict[str, tuple[str, str]]] = {
     "item_instances_quantity_positive": ("item_instances", "quantity >= 1"),
     "item_instances_owner_id_not_blank": ("item_instances", "length(owner_id) > 0"),
     "item_instances_metadata_is_object": ("item_instances", "jsonb_typeof(metadata) = 'object'"),
+    "item_instances_position_nonnegative": (
+        "item_instances",
+        "position IS NULL OR position >= 0",
+    ),
+    "item_movements_owner_types_valid": (
+        "item_movements",
+        _in("from_owner_type", OWNER_TYPES) + " AND " + _in("to_owner_type", OWNER_TYPES),
+    ),
 }
 """CHECK constraints by name. Conditions are compared with what PostgreSQL reports."""
 
@@ -84,5 +92,7 @@ COLUMN_DEFAULTS: Final[dict[tuple[str, str], str]] = {
     ("item_instances", "attunement_state"): "{}",
     ("item_instances", "metadata"): "{}",
     ("item_instances", "origin_metadata"): "{}",
+    ("applied_operations", "request"): "{}",
+    ("applied_operations", "result"): "{}",
 }
 """Database defaults, so tools inserting rows by hand get the same values as the ORM."""

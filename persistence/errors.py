@@ -32,6 +32,10 @@ __all__ = [
     "ConflictError",
     "StaleDataError",
     "TransientConflictError",
+    "ItemNotOwnedError",
+    "ContainerFullError",
+    "ContainerLockedError",
+    "OperationReusedError",
     "DatabaseUnavailableError",
     "PoolExhaustedError",
     "OperationTimeoutError",
@@ -132,6 +136,35 @@ class StaleDataError(ConflictError):
     def __init__(self, message: str, *, fields: tuple[str, ...] = ()) -> None:
         super().__init__(message)
         self.fields = fields
+
+
+class ItemNotOwnedError(ConflictError):
+    """Raised when an item to move is no longer owned by the expected owner; nothing moved.
+
+    Attributes:
+        item_instance_id: The item.
+        actual_owner: ``(owner_type, owner_id)`` it has now.
+    """
+
+    def __init__(self, item_instance_id: str, actual_owner: tuple[str, str]) -> None:
+        super().__init__(
+            f"item {item_instance_id} is owned by {actual_owner[0]} {actual_owner[1]}, "
+            "not by the expected owner"
+        )
+        self.item_instance_id = item_instance_id
+        self.actual_owner = actual_owner
+
+
+class ContainerFullError(ConflictError):
+    """Raised when a container has no free slot for the items; nothing moved."""
+
+
+class ContainerLockedError(ConflictError):
+    """Raised when items would enter or leave a locked or sealed container; nothing moved."""
+
+
+class OperationReusedError(ConflictError):
+    """Raised when an op_id already recorded for a different request is used again."""
 
 
 class TransientConflictError(ConflictError):

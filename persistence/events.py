@@ -21,6 +21,12 @@ from typing import Any, Protocol, TypeVar, runtime_checkable
 from uuid import UUID
 
 __all__ = [
+    "ContainerCreated",
+    "ContainerRemoved",
+    "ContainerUpdated",
+    "CorpseCreated",
+    "ItemCreated",
+    "ItemsTransferred",
     "Event",
     "EventBus",
     "EventHandler",
@@ -132,6 +138,76 @@ class PlayerStatUpdated(Event):
     old_value: int
     new_value: int
     reason: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ItemCreated(Event):
+    """A new item instance was created at ``owner`` (``(owner_type, owner_id)``)."""
+
+    item_instance_id: str
+    prototype_id: str
+    owner: tuple[str, str]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ItemsTransferred(Event):
+    """Items moved from one owner to another in one transaction (replays publish nothing)."""
+
+    item_instance_ids: tuple[str, ...]
+    from_owner: tuple[str, str]
+    to_owner: tuple[str, str]
+    op_id: str | None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ContainerCreated(Event):
+    """A container was created, with ``item_instance_ids`` created inside it."""
+
+    container_id: UUID
+    source_type: str
+    room_id: str | None
+    entity_id: UUID | None
+    item_instance_ids: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CorpseCreated(Event):
+    """A player died: a corpse container took their inventory.
+
+    ``spilled_item_ids`` did not fit (a container holds at most 20 items) and lie on the floor
+    of ``room_id``.
+    """
+
+    container_id: UUID
+    player_id: UUID
+    room_id: str
+    item_instance_ids: tuple[str, ...]
+    spilled_item_ids: tuple[str, ...]
+    decay_at: datetime
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ContainerUpdated(Event):
+    """A container's lock state or metadata changed; ``fields`` names which."""
+
+    container_id: UUID
+    fields: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ContainerRemoved(Event):
+    """A container was deleted (``decayed`` when it was past its decay time).
+
+    ``contents`` says what happened to its items: ``"drop"`` (now on the floor of
+    ``room_id``) or ``"delete"`` (deleted with it).
+    """
+
+    container_id: UUID
+    source_type: str
+    room_id: str | None
+    item_instance_ids: tuple[str, ...]
+    contents: str
+    decayed: bool
 
 
 @runtime_checkable

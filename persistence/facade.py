@@ -15,16 +15,20 @@ from contextlib import asynccontextmanager
 from datetime import datetime
 from pathlib import Path
 from types import TracebackType
-from typing import Self
+from typing import Any, Self
 
+from models.container import Container
+from models.item import ItemInstance
 from models.player import Player
 from models.profession import Profession
 from models.room import Room
 from persistence.db import Database, run_migrations
 from persistence.errors import ConfigurationError
 from persistence.events import EventBus, EventOutbox, NullEventBus
+from persistence.repositories.container import ContainerRepository, ContentsPolicy
 from persistence.repositories.experience import ExperienceChange, ExperienceRepository
 from persistence.repositories.health import HealthRepository
+from persistence.repositories.item import ItemRepository, TransferResult
 from persistence.repositories.player import PlayerRepository
 from persistence.repositories.profession import ProfessionRepository
 from persistence.repositories.room import RoomRepository
@@ -74,6 +78,12 @@ class AsyncPersistenceLayer:
             self.db, outbox=self.events, retry=retry, settings=self.settings
         )
         self.experience = ExperienceRepository(
+            self.db, outbox=self.events, retry=retry, settings=self.settings
+        )
+        self.items = ItemRepository(
+            self.db, outbox=self.events, retry=retry, settings=self.settings
+        )
+        self.containers = ContainerRepository(
             self.db, outbox=self.events, retry=retry, settings=self.settings
         )
 
@@ -279,3 +289,61 @@ class AsyncPersistenceLayer:
         return await self.experience.update_player_stat_field(
             player.player_id, "occult_knowledge", check_amount(amount), f"{source}: occult"
         )
+
+    async def create_container(self, source_type: str, **options: Any) -> Container:
+        """See :meth:`ContainerRepository.create_container`."""
+        return await self.containers.create_container(source_type, **options)
+
+    async def get_container(self, container_id: uuid.UUID | str) -> Container | None:
+        """See :meth:`ContainerRepository.get_container`."""
+        return await self.containers.get_container(container_id)
+
+    async def get_containers_by_room_id(self, room_id: str) -> list[Container]:
+        """See :meth:`ContainerRepository.get_containers_by_room_id`."""
+        return await self.containers.get_containers_by_room_id(room_id)
+
+    async def get_containers_by_entity_id(self, entity_id: uuid.UUID | str) -> list[Container]:
+        """See :meth:`ContainerRepository.get_containers_by_entity_id`."""
+        return await self.containers.get_containers_by_entity_id(entity_id)
+
+    async def update_container(
+        self,
+        container_id: uuid.UUID | str,
+        *,
+        lock_state: str | None = None,
+        metadata: dict[str, Any] | None = None,
+    ) -> Container:
+        """See :meth:`ContainerRepository.update_container`."""
+        return await self.containers.update_container(
+            container_id, lock_state=lock_state, metadata=metadata
+        )
+
+    async def get_decayed_containers(self, current_time: datetime | None = None) -> list[Container]:
+        """See :meth:`ContainerRepository.get_decayed_containers`."""
+        return await self.containers.get_decayed_containers(current_time)
+
+    async def delete_container(
+        self, container_id: uuid.UUID | str, *, contents: ContentsPolicy = "drop"
+    ) -> bool:
+        """See :meth:`ContainerRepository.delete_container`."""
+        return await self.containers.delete_container(container_id, contents=contents)
+
+    async def create_item_instance(
+        self, item_instance_id: str, prototype_id: str, **options: Any
+    ) -> ItemInstance:
+        """See :meth:`ItemRepository.create_item_instance`."""
+        return await self.items.create_item_instance(item_instance_id, prototype_id, **options)
+
+    async def ensure_item_instance(
+        self, item_instance_id: str, prototype_id: str, **options: Any
+    ) -> ItemInstance:
+        """See :meth:`ItemRepository.ensure_item_instance`."""
+        return await self.items.ensure_item_instance(item_instance_id, prototype_id, **options)
+
+    async def item_instance_exists(self, item_instance_id: str) -> bool:
+        """See :meth:`ItemRepository.item_instance_exists`."""
+        return await self.items.item_instance_exists(item_instance_id)
+
+    async def transfer_item(self, item_instance_id: str, **options: Any) -> TransferResult:
+        """See :meth:`ItemRepository.transfer_item`."""
+        return await self.items.transfer_item(item_instance_id, **options)

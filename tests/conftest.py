@@ -24,7 +24,15 @@ from persistence.events import Event, InProcessEventBus
 from persistence.facade import AsyncPersistenceLayer
 from persistence.settings import PersistenceSettings
 
-TABLES = ("players", "professions", "rooms", "containers", "item_instances")
+TABLES = (
+    "players",
+    "professions",
+    "rooms",
+    "containers",
+    "item_instances",
+    "applied_operations",
+    "item_movements",
+)
 
 
 def _with_database(url: str, database: str) -> str:

@@ -6,13 +6,15 @@ import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
+from tortoise.backends.base.client import BaseDBAsyncClient
+
 from persistence.db import Database
-from persistence.errors import ValidationError, describe
+from persistence.errors import ValidationError, describe, guard
 from persistence.events import EventOutbox
 from persistence.retry import RetryPolicy
 from persistence.settings import PersistenceSettings
 
-__all__ = ["BaseRepository", "as_uuid"]
+__all__ = ["BaseRepository", "as_uuid", "run_in"]
 
 T = TypeVar("T")
 
@@ -27,6 +29,13 @@ def as_uuid(value: object, what: str = "id") -> uuid.UUID:
         except ValueError:
             pass
     raise ValidationError(f"{what} must be a UUID, got {describe(value)}")
+
+
+async def run_in(conn: BaseDBAsyncClient, sql: str, args: list[Any]) -> list[dict[str, Any]]:
+    """Run a statement on a transaction's connection, with errors translated."""
+    async with guard():
+        rows: list[dict[str, Any]] = await conn.execute_query_dict(sql, args)
+        return rows
 
 
 class BaseRepository:

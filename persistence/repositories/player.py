@@ -111,6 +111,21 @@ SELECT player_id, false AS inserted FROM updated
 """  # noqa: S608 - identifiers come from _COLUMN_TYPES only; every value is a bound parameter
 
 
+_DELETE_PLAYER_SQL: Final = """
+WITH gear AS (
+    DELETE FROM containers WHERE entity_id = $1 AND source_type = 'equipment'
+    RETURNING container_id::text AS owner_id
+),
+items AS (
+    DELETE FROM item_instances
+     WHERE (owner_type = 'player' AND owner_id = $1::text)
+        OR (owner_type = 'container' AND owner_id IN (SELECT owner_id FROM gear))
+    RETURNING item_instance_id
+)
+DELETE FROM players WHERE player_id = $1 RETURNING player_id, (SELECT count(*) FROM items) AS items
+"""
+
+
 def _json_default(value: object) -> str:
     if isinstance(value, uuid.UUID):
         return str(value)
@@ -345,11 +360,14 @@ class PlayerRepository(BaseRepository):
         return events
 
     async def delete_player(self, player_id: uuid.UUID | str) -> bool:
-        """Delete a player; ``False`` when there was none."""
+        """Delete a player with what only they own, in one statement; ``False`` if none.
+
+        Their inventory items and their equipment containers (``entity_id`` = the player),
+        with the items inside, go too, so nothing is left owned by a player who does not
+        exist. Corpses they left in rooms stay: they belong to the world.
+        """
         pid = as_uuid(player_id, "player_id")
-        rows = await self._write(
-            "DELETE FROM players WHERE player_id = $1 RETURNING player_id", [pid], idempotent=True
-        )
+        rows = await self._write(_DELETE_PLAYER_SQL, [pid], idempotent=True)
         if rows:
             self._outbox.emit(PlayerDeleted(player_id=pid))
         return bool(rows)

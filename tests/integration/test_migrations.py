@@ -22,7 +22,15 @@ from tests.conftest import connect, create_database, drop_database
 pytestmark = pytest.mark.integration
 
 ROOT = Path(__file__).resolve().parents[2]
-TABLES = ("players", "professions", "rooms", "containers", "item_instances")
+TABLES = (
+    "players",
+    "professions",
+    "rooms",
+    "containers",
+    "item_instances",
+    "applied_operations",
+    "item_movements",
+)
 
 
 def _aerich(args: list[str], url: str, cwd: Path) -> subprocess.CompletedProcess[str]:

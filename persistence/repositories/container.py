@@ -1,0 +1,539 @@
+"""ContainerRepository: chests, equipment and corpses, with their items, native async.
+
+A container's contents are the item rows owned by ``("container", container_id)``. Reads
+return :class:`Container` models whose ``items`` are loaded by the same query, in slot
+order. Creating a container with items, making a corpse, and removing a container each run
+as one transaction: the container and its contents appear (or go) together or not at all.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import uuid
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any, Final, Literal
+
+from tortoise.backends.base.client import BaseDBAsyncClient
+
+from models.container import LOCK_STATES, MAX_CAPACITY_SLOTS, SOURCE_TYPES, Container
+from models.item import ItemInstance
+from persistence.errors import NotFoundError, ValidationError, describe
+from persistence.events import ContainerCreated, ContainerRemoved, ContainerUpdated, CorpseCreated
+from persistence.repositories.base import BaseRepository, as_uuid, run_in
+from persistence.repositories.item import (
+    INSERT_ITEMS_SQL,
+    ITEM_COLUMNS,
+    ItemSpec,
+    Owner,
+    items_from_rows,
+)
+
+__all__ = ["CONTAINER_COLUMNS", "ContainerRepository", "ContentsPolicy"]
+
+log = logging.getLogger(__name__)
+
+ContentsPolicy = Literal["drop", "delete"]
+"""What removing a container does with its items: drop them on the room floor, or delete."""
+
+CONTAINER_COLUMNS: Final = (
+    "container_id",
+    "source_type",
+    "owner_id",
+    "room_id",
+    "entity_id",
+    "lock_state",
+    "capacity_slots",
+    "weight_limit",
+    "decay_at",
+    "allowed_roles",
+    "metadata",
+    "created_at",
+    "updated_at",
+)
+_ITEM_FIELDS: Final = tuple(c.strip() for c in ITEM_COLUMNS.split(","))
+
+# One query returns containers and their items: container columns as they are, item
+# columns prefixed with "i_" (both tables have metadata, created_at...).
+_SELECT_WITH_ITEMS: Final = (
+    "SELECT "  # noqa: S608 - built from the constant column lists
+    + ", ".join(f"c.{c}" for c in CONTAINER_COLUMNS)
+    + ", "
+    + ", ".join(f"i.{c} AS i_{c}" for c in _ITEM_FIELDS)
+    + " FROM containers c LEFT JOIN item_instances i"
+    " ON i.owner_type = 'container' AND i.owner_id = c.container_id::text"
+)
+_ORDER: Final = (
+    " ORDER BY c.created_at, c.container_id, i.position NULLS LAST, i.created_at,"
+    " i.item_instance_id"
+)
+_INSERT_CONTAINER: Final = f"""
+INSERT INTO containers (container_id, source_type, owner_id, room_id, entity_id, lock_state,
+                        capacity_slots, weight_limit, decay_at, allowed_roles, metadata)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::jsonb, $11::jsonb)
+RETURNING {", ".join(CONTAINER_COLUMNS)}
+"""  # noqa: S608 - constant column list
+_LEDGER: Final = """
+INSERT INTO item_movements (item_instance_id, from_owner_type, from_owner_id,
+                            to_owner_type, to_owner_id, reason)
+SELECT item_id, $2, $3, $4, $5, $6 FROM unnest($1::text[]) AS item_id
+"""
+_MOVE_WITH_POSITIONS: Final = """
+UPDATE item_instances i
+   SET owner_type = $2, owner_id = $3, position = m.position, updated_at = now()
+  FROM unnest($1::text[], $4::int[]) AS m(item_instance_id, position)
+ WHERE i.item_instance_id = m.item_instance_id
+"""
+
+
+def containers_from_rows(rows: list[dict[str, Any]]) -> list[Container]:
+    """Group joined rows into Container models carrying their items, in query order."""
+    containers: dict[uuid.UUID, Container] = {}
+    contents: dict[uuid.UUID, list[ItemInstance]] = {}
+    for row in rows:
+        cid = row["container_id"]
+        if cid not in containers:
+            containers[cid] = Container._init_from_db(**{c: row[c] for c in CONTAINER_COLUMNS})
+            contents[cid] = []
+        if row["i_item_instance_id"] is not None:
+            fields = {c: row[f"i_{c}"] for c in _ITEM_FIELDS}
+            contents[cid].extend(items_from_rows([fields]))
+    for cid, container in containers.items():
+        container.set_items(contents[cid])
+    return list(containers.values())
+
+
+def _aware(value: object, what: str) -> datetime | None:
+    if value is None:
+        return None
+    if not isinstance(value, datetime):
+        raise ValidationError(f"{what} must be a datetime, got {describe(value)}")
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def _json_object(value: object, what: str) -> str:
+    if not isinstance(value, dict):
+        raise ValidationError(f"{what} must be a dict, got {describe(value)}")
+    try:
+        return json.dumps(value)
+    except (TypeError, ValueError) as exc:
+        raise ValidationError(f"{what} is not JSON-serialisable: {exc}") from exc
+
+
+def _check_enum(value: object, allowed: tuple[str, ...], what: str) -> str:
+    if not isinstance(value, str) or value not in allowed:
+        raise ValidationError(f"{what} must be one of {allowed}, got {describe(value)}")
+    return value
+
+
+def _room(value: object, what: str = "room_id") -> str:
+    if not isinstance(value, str) or not 0 < len(value) <= 255:
+        raise ValidationError(f"{what} must be 1-255 characters, got {describe(value)}")
+    return value
+
+
+def _contents(value: object) -> ContentsPolicy:
+    if value == "drop":
+        return "drop"
+    if value == "delete":
+        return "delete"
+    raise ValidationError(f"contents must be 'drop' or 'delete', got {describe(value)}")
+
+
+class ContainerRepository(BaseRepository):
+    """Containers and their contents; reads are typed ``Container`` models with ``items``."""
+
+    async def create_container(
+        self,
+        source_type: str,
+        *,
+        owner_id: uuid.UUID | str | None = None,
+        room_id: str | None = None,
+        entity_id: uuid.UUID | str | None = None,
+        lock_state: str = "unlocked",
+        capacity_slots: int = MAX_CAPACITY_SLOTS,
+        weight_limit: int | None = None,
+        decay_at: datetime | None = None,
+        allowed_roles: Sequence[str] | None = None,
+        metadata: dict[str, Any] | None = None,
+        items: Sequence[ItemSpec | dict[str, Any]] | None = None,
+    ) -> Container:
+        """Create a container, and new items inside it, in one transaction.
+
+        ``items`` are new item instances (``ItemSpec`` or dicts of its fields), placed in the
+        given order. To put existing items in, move them with ``ItemRepository.transfer_items``.
+
+        Raises:
+            ValidationError: Bad enum values, capacity outside 1..20, more items than slots,
+                a missing room_id (environment, corpse) or entity_id (equipment); before SQL.
+            DuplicateError: An item id already exists; nothing was created.
+        """
+        kind = _check_enum(source_type, SOURCE_TYPES, "source_type")
+        lock = _check_enum(lock_state, LOCK_STATES, "lock_state")
+        if (
+            not isinstance(capacity_slots, int)
+            or isinstance(capacity_slots, bool)
+            or not (1 <= capacity_slots <= MAX_CAPACITY_SLOTS)
+        ):
+            raise ValidationError(
+                f"capacity_slots must be an int in 1..{MAX_CAPACITY_SLOTS}, "
+                f"got {describe(capacity_slots)}"
+            )
+        if weight_limit is not None and (
+            not isinstance(weight_limit, int) or isinstance(weight_limit, bool) or weight_limit <= 0
+        ):
+            raise ValidationError(
+                f"weight_limit must be a positive int, got {describe(weight_limit)}"
+            )
+        room = None if room_id is None else _room(room_id)
+        entity = None if entity_id is None else as_uuid(entity_id, "entity_id")
+        owner = None if owner_id is None else as_uuid(owner_id, "owner_id")
+        if kind in ("environment", "corpse") and room is None:
+            raise ValidationError(f"a {kind} container needs a room_id")
+        if kind == "equipment" and entity is None:
+            raise ValidationError("an equipment container needs an entity_id")
+        roles = list(allowed_roles or [])
+        if not all(isinstance(r, str) for r in roles):
+            raise ValidationError("allowed_roles must be strings")
+        specs = [ItemSpec.parse(item) for item in (items or [])]
+        if len(specs) > capacity_slots:
+            raise ValidationError(f"{len(specs)} items do not fit in {capacity_slots} slots")
+        if len({s.item_instance_id for s in specs}) != len(specs):
+            raise ValidationError("an item id appears twice")
+        container_id = uuid.uuid4()
+        args = [
+            container_id,
+            kind,
+            owner,
+            room,
+            entity,
+            lock,
+            capacity_slots,
+            weight_limit,
+            _aware(decay_at, "decay_at"),
+            json.dumps(roles),
+            _json_object(metadata or {}, "metadata"),
+        ]
+        target = Owner("container", str(container_id))
+        payload = json.dumps(
+            [
+                s.row(target, s.position if s.position is not None else i)
+                for i, s in enumerate(specs)
+            ]
+        )
+
+        async def attempt() -> None:
+            async with self._db.transaction() as conn:
+                await run_in(conn, _INSERT_CONTAINER, args)
+                if specs:
+                    await run_in(conn, INSERT_ITEMS_SQL, [payload])
+
+        await self._retrying(attempt, idempotent=False)
+        self._outbox.emit(
+            ContainerCreated(
+                container_id=container_id,
+                source_type=kind,
+                room_id=room,
+                entity_id=entity,
+                item_instance_ids=tuple(s.item_instance_id for s in specs),
+            )
+        )
+        return await self.require_container(container_id)
+
+    async def get_container(self, container_id: uuid.UUID | str) -> Container | None:
+        """The container with its items, or ``None``; one query."""
+        cid = as_uuid(container_id, "container_id")
+        rows = await self._fetch(f"{_SELECT_WITH_ITEMS} WHERE c.container_id = $1{_ORDER}", [cid])
+        found = containers_from_rows(rows)
+        return found[0] if found else None
+
+    async def require_container(self, container_id: uuid.UUID | str) -> Container:
+        """The container with its items. Raises ``NotFoundError``."""
+        container = await self.get_container(container_id)
+        if container is None:
+            raise NotFoundError("container", container_id)
+        return container
+
+    async def get_containers_by_room_id(self, room_id: str) -> list[Container]:
+        """Containers standing in a room (chests, corpses), each with its items; one query."""
+        rows = await self._fetch(
+            f"{_SELECT_WITH_ITEMS} WHERE c.room_id = $1{_ORDER}", [_room(room_id)]
+        )
+        return containers_from_rows(rows)
+
+    async def get_containers_by_entity_id(self, entity_id: uuid.UUID | str) -> list[Container]:
+        """Containers an entity wears or carries, each with its items; one query."""
+        eid = as_uuid(entity_id, "entity_id")
+        rows = await self._fetch(f"{_SELECT_WITH_ITEMS} WHERE c.entity_id = $1{_ORDER}", [eid])
+        return containers_from_rows(rows)
+
+    async def update_container(
+        self,
+        container_id: uuid.UUID | str,
+        *,
+        lock_state: str | None = None,
+        metadata: dict[str, Any] | None = None,
+    ) -> Container:
+        """Change the lock state and/or replace the metadata; returns the updated container.
+
+        Contents never change here: items move only through transfers.
+
+        Raises:
+            NotFoundError: No such container.
+            ValidationError: Nothing to change, or a bad value; before SQL.
+        """
+        cid = as_uuid(container_id, "container_id")
+        if lock_state is None and metadata is None:
+            raise ValidationError("update_container needs lock_state and/or metadata")
+        lock = None if lock_state is None else _check_enum(lock_state, LOCK_STATES, "lock_state")
+        meta = None if metadata is None else _json_object(metadata, "metadata")
+        rows = await self._write(
+            "UPDATE containers SET lock_state = COALESCE($2, lock_state), "
+            "metadata = COALESCE($3::jsonb, metadata), updated_at = now() "
+            "WHERE container_id = $1 RETURNING container_id",
+            [cid, lock, meta],
+            idempotent=True,
+        )
+        if not rows:
+            raise NotFoundError("container", cid)
+        changed = tuple(n for n, v in (("lock_state", lock), ("metadata", meta)) if v is not None)
+        self._outbox.emit(ContainerUpdated(container_id=cid, fields=changed))
+        return await self.require_container(cid)
+
+    async def get_decayed_containers(self, current_time: datetime | None = None) -> list[Container]:
+        """Containers whose ``decay_at`` has passed (default: now), oldest first, with items."""
+        now = _aware(current_time, "current_time") or datetime.now(UTC)
+        rows = await self._fetch(
+            f"{_SELECT_WITH_ITEMS} WHERE c.decay_at IS NOT NULL AND c.decay_at <= $1"
+            " ORDER BY c.decay_at, c.container_id, i.position NULLS LAST, i.created_at,"
+            " i.item_instance_id",
+            [now],
+        )
+        return containers_from_rows(rows)
+
+    async def delete_container(
+        self, container_id: uuid.UUID | str, *, contents: ContentsPolicy = "drop"
+    ) -> bool:
+        """Delete a container and, in the same transaction, drop or delete its items.
+
+        Args:
+            container_id: The container.
+            contents: ``"drop"`` puts the items on the floor of the container's room;
+                ``"delete"`` deletes them. A container without a room (equipment) holding
+                items needs ``"delete"``, or its items moved out first.
+
+        Returns:
+            ``False`` when there was no such container.
+        """
+        cid = as_uuid(container_id, "container_id")
+        policy = _contents(contents)
+        return await self._remove(cid, policy, decayed_before=None) is not None
+
+    async def remove_decayed_containers(
+        self, current_time: datetime | None = None, *, contents: ContentsPolicy = "drop"
+    ) -> list[uuid.UUID]:
+        """Remove every container past its decay time; each in its own transaction.
+
+        A container whose decay time was moved later meanwhile is kept. A decayed container
+        that has no room and holds items is skipped (logged) under ``"drop"``.
+
+        Returns:
+            The ids removed.
+        """
+        now = _aware(current_time, "current_time") or datetime.now(UTC)
+        policy = _contents(contents)
+        due = await self._fetch(
+            "SELECT container_id FROM containers WHERE decay_at <= $1 ORDER BY decay_at", [now]
+        )
+        removed: list[uuid.UUID] = []
+        for row in due:
+            try:
+                if await self._remove(row["container_id"], policy, decayed_before=now):
+                    removed.append(row["container_id"])
+            except ValidationError as exc:
+                log.warning("decayed container %s kept: %s", row["container_id"], exc)
+        return removed
+
+    async def _remove(
+        self, cid: uuid.UUID, policy: ContentsPolicy, *, decayed_before: datetime | None
+    ) -> ContainerRemoved | None:
+        async def attempt() -> ContainerRemoved | None:
+            async with self._db.transaction() as conn:
+                return await self._remove_in(conn, cid, policy, decayed_before)
+
+        event = await self._retrying(attempt, idempotent=False)
+        if event is not None:
+            self._outbox.emit(event)
+        return event
+
+    @staticmethod
+    async def _remove_in(
+        conn: BaseDBAsyncClient,
+        cid: uuid.UUID,
+        policy: ContentsPolicy,
+        decayed_before: datetime | None,
+    ) -> ContainerRemoved | None:
+        # Lock the container first: every move into or out of it locks it too, so from here
+        # on its contents cannot change under us, and the next statement sees them all.
+        locked = await run_in(
+            conn,
+            "SELECT source_type, room_id, decay_at FROM containers"
+            " WHERE container_id = $1 FOR UPDATE",
+            [cid],
+        )
+        if not locked:
+            return None
+        head = locked[0]
+        if decayed_before is not None and (
+            head["decay_at"] is None or head["decay_at"] > decayed_before
+        ):
+            return None
+        owner_id = str(cid)
+        items = await run_in(
+            conn,
+            "SELECT item_instance_id FROM item_instances WHERE owner_type = 'container' "
+            "AND owner_id = $1 ORDER BY item_instance_id FOR UPDATE",
+            [owner_id],
+        )
+        ids = [r["item_instance_id"] for r in items]
+        if ids and policy == "drop":
+            if head["room_id"] is None:
+                raise ValidationError(
+                    f"container {cid} has no room to drop its {len(ids)} items into; "
+                    "use contents='delete' or move them first"
+                )
+            await run_in(
+                conn,
+                _MOVE_WITH_POSITIONS,
+                [ids, "room", head["room_id"], [None] * len(ids)],
+            )
+            reason = "decay" if decayed_before is not None else "container_removed"
+            await run_in(
+                conn, _LEDGER, [ids, "container", owner_id, "room", head["room_id"], reason]
+            )
+        elif ids:
+            await run_in(
+                conn, "DELETE FROM item_instances WHERE item_instance_id = ANY($1::text[])", [ids]
+            )
+        await run_in(conn, "DELETE FROM containers WHERE container_id = $1", [cid])
+        return ContainerRemoved(
+            container_id=cid,
+            source_type=head["source_type"],
+            room_id=head["room_id"],
+            item_instance_ids=tuple(ids),
+            contents=policy,
+            decayed=decayed_before is not None,
+        )
+
+    async def create_corpse(
+        self,
+        player_id: uuid.UUID | str,
+        room_id: str,
+        *,
+        decay_after: timedelta = timedelta(hours=1),
+        grace_period: timedelta = timedelta(seconds=300),
+    ) -> Container:
+        """A player died: make a corpse in the room holding their inventory, in one transaction.
+
+        The corpse (``source_type="corpse"``, ``owner_id`` = the player) decays after
+        ``decay_after``; ``metadata`` records the grace period during which only the owner
+        should loot it (``grace_period_seconds``, ``grace_period_start``), ``player_name``
+        and ``death_timestamp``. Items beyond the 20 slots a container has lie on the room
+        floor (listed in the event's ``spilled_item_ids``). An item moved out of the
+        inventory concurrently is either in the corpse or where it was moved, never both.
+
+        Raises:
+            NotFoundError: No such player.
+        """
+        pid = as_uuid(player_id, "player_id")
+        room = _room(room_id)
+        for value, what in ((decay_after, "decay_after"), (grace_period, "grace_period")):
+            if not isinstance(value, timedelta) or value < timedelta(0):
+                raise ValidationError(f"{what} must be a non-negative timedelta")
+
+        async def attempt() -> CorpseCreated:
+            async with self._db.transaction() as conn:
+                return await self._corpse_in(conn, pid, room, decay_after, grace_period)
+
+        event = await self._retrying(attempt, idempotent=False)
+        self._outbox.emit(event)
+        return await self.require_container(event.container_id)
+
+    @staticmethod
+    async def _corpse_in(
+        conn: BaseDBAsyncClient,
+        pid: uuid.UUID,
+        room: str,
+        decay_after: timedelta,
+        grace_period: timedelta,
+    ) -> CorpseCreated:
+        player = await run_in(
+            conn, "SELECT name FROM players WHERE player_id = $1 FOR UPDATE", [pid]
+        )
+        if not player:
+            raise NotFoundError("player", pid)
+        owner_id = str(pid)
+        # Lock in id order (as transfers do, so the two cannot deadlock), place by slot order.
+        held = await run_in(
+            conn,
+            "SELECT item_instance_id, position, created_at FROM item_instances "
+            "WHERE owner_type = 'player' AND owner_id = $1 ORDER BY item_instance_id FOR UPDATE",
+            [owner_id],
+        )
+        held.sort(
+            key=lambda r: (
+                r["position"] is None,
+                r["position"] or 0,
+                r["created_at"],
+                r["item_instance_id"],
+            )
+        )
+        ids = [r["item_instance_id"] for r in held]
+        inside, spilled = ids[:MAX_CAPACITY_SLOTS], ids[MAX_CAPACITY_SLOTS:]
+        now = datetime.now(UTC)
+        corpse_id = uuid.uuid4()
+        decay_at = now + decay_after
+        metadata = {
+            "grace_period_seconds": int(grace_period.total_seconds()),
+            "grace_period_start": now.isoformat(),
+            "player_name": player[0]["name"],
+            "death_timestamp": now.isoformat(),
+        }
+        await run_in(
+            conn,
+            _INSERT_CONTAINER,
+            [
+                corpse_id,
+                "corpse",
+                pid,
+                room,
+                None,
+                "unlocked",
+                MAX_CAPACITY_SLOTS,
+                None,
+                decay_at,
+                "[]",
+                json.dumps(metadata),
+            ],
+        )
+        if inside:
+            await run_in(
+                conn,
+                _MOVE_WITH_POSITIONS,
+                [inside, "container", str(corpse_id), list(range(len(inside)))],
+            )
+            await run_in(
+                conn, _LEDGER, [inside, "player", owner_id, "container", str(corpse_id), "corpse"]
+            )
+        if spilled:
+            await run_in(conn, _MOVE_WITH_POSITIONS, [spilled, "room", room, [None] * len(spilled)])
+            await run_in(conn, _LEDGER, [spilled, "player", owner_id, "room", room, "corpse_spill"])
+        return CorpseCreated(
+            container_id=corpse_id,
+            player_id=pid,
+            room_id=room,
+            item_instance_ids=tuple(inside),
+            spilled_item_ids=tuple(spilled),
+            decay_at=decay_at,
+        )

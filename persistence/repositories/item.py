@@ -1,0 +1,534 @@
+"""ItemRepository: item instances, each in exactly one place, and moves that cannot duplicate.
+
+An item's location is ``(owner_type, owner_id)`` on its own row and nowhere else. A move is
+a compare-and-set of that pair inside one transaction that first locks the containers
+involved (in id order, so two movers cannot deadlock), checks their lock state and capacity,
+then locks the items (in id order), checks each is still owned by ``from_owner``, moves them,
+and appends one ``item_movements`` ledger row per item. Either every item moves or none.
+See ``docs/items.md``.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any, Final, NamedTuple
+
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr
+from pydantic import ValidationError as PydanticValidationError
+from tortoise.backends.base.client import BaseDBAsyncClient
+
+from models.item import OWNER_TYPES, ItemInstance
+from persistence.errors import (
+    ContainerFullError,
+    ContainerLockedError,
+    ItemNotOwnedError,
+    NotFoundError,
+    OperationReusedError,
+    ValidationError,
+    describe,
+)
+from persistence.events import ItemCreated, ItemsTransferred
+from persistence.repositories.base import BaseRepository, as_uuid, run_in
+
+__all__ = [
+    "ENSURE_ITEMS_SQL",
+    "INSERT_ITEMS_SQL",
+    "ITEM_COLUMNS",
+    "ItemRepository",
+    "ItemSpec",
+    "Owner",
+    "TransferResult",
+    "items_from_rows",
+    "normalize_owner",
+]
+
+ITEM_COLUMNS: Final = (
+    "item_instance_id, prototype_id, owner_type, owner_id, position, location_context, "
+    "quantity, condition, flags_override, binding_state, attunement_state, custom_name, "
+    "metadata, origin_source, origin_metadata, created_at, updated_at"
+)
+_SELECT: Final = f"SELECT {ITEM_COLUMNS} FROM item_instances"  # noqa: S608 - constant
+
+_INSERT_FROM_JSON: Final = f"""
+INSERT INTO item_instances (item_instance_id, prototype_id, owner_type, owner_id, position,
+    location_context, quantity, condition, flags_override, binding_state, attunement_state,
+    custom_name, metadata, origin_source, origin_metadata)
+SELECT item_instance_id, prototype_id, owner_type, owner_id, position, location_context,
+       quantity, condition, flags_override, binding_state, attunement_state, custom_name,
+       metadata, origin_source, origin_metadata
+  FROM jsonb_to_recordset($1::jsonb) AS x(
+       item_instance_id varchar, prototype_id varchar, owner_type varchar, owner_id varchar,
+       position int, location_context varchar, quantity int, condition int,
+       flags_override jsonb, binding_state varchar, attunement_state jsonb, custom_name varchar,
+       metadata jsonb, origin_source varchar, origin_metadata jsonb)
+{{conflict}}
+RETURNING {ITEM_COLUMNS}
+"""  # noqa: S608 - constant column list; {conflict} is one of two constant clauses
+INSERT_ITEMS_SQL: Final = _INSERT_FROM_JSON.format(conflict="")
+ENSURE_ITEMS_SQL: Final = _INSERT_FROM_JSON.format(
+    conflict="ON CONFLICT (item_instance_id) DO NOTHING"
+)
+
+_LOCK_CONTAINERS: Final = """
+SELECT container_id, lock_state, capacity_slots, room_id FROM containers
+ WHERE container_id = ANY($1::uuid[])
+ ORDER BY container_id
+   FOR UPDATE
+"""
+# Counted in a statement of its own, after the lock is granted: in READ COMMITTED a new
+# statement sees every move into the container that committed while we waited for the lock.
+_COUNT: Final = """
+SELECT count(*) AS used, COALESCE(max(position) + 1, 0) AS next_position
+  FROM item_instances WHERE owner_type = 'container' AND owner_id = $1
+"""
+_LOCK_ITEMS: Final = """
+SELECT item_instance_id, owner_type, owner_id FROM item_instances
+ WHERE item_instance_id = ANY($1::text[])
+ ORDER BY item_instance_id
+   FOR UPDATE
+"""
+_MOVE: Final = f"""
+UPDATE item_instances i
+   SET owner_type = $2, owner_id = $3, position = m.position, updated_at = now()
+  FROM unnest($1::text[], $4::int[]) AS m(item_instance_id, position)
+ WHERE i.item_instance_id = m.item_instance_id
+RETURNING {", ".join("i." + c.strip() for c in ITEM_COLUMNS.split(","))}
+"""  # noqa: S608 - constant column list
+_LEDGER: Final = """
+INSERT INTO item_movements (item_instance_id, from_owner_type, from_owner_id,
+                            to_owner_type, to_owner_id, reason, op_id)
+SELECT item_id, $2, $3, $4, $5, $6, $7 FROM unnest($1::text[]) AS item_id
+"""
+_CLAIM_OP: Final = """
+INSERT INTO applied_operations (op_id, kind, request) VALUES ($1, $2, $3::jsonb)
+ON CONFLICT (op_id) DO NOTHING RETURNING op_id
+"""
+_RECORDED_OP: Final = "SELECT kind, request, result FROM applied_operations WHERE op_id = $1"
+_RECORD_RESULT: Final = "UPDATE applied_operations SET result = $2::jsonb WHERE op_id = $1"
+
+
+class Owner(NamedTuple):
+    """Where an item is: ``("room", room_id)``, ``("player", uuid)``, ``("container", uuid)``."""
+
+    owner_type: str
+    owner_id: str
+
+
+def normalize_owner(value: object, what: str = "owner") -> Owner:
+    """Check an owner pair and put its id in canonical form (uuids as lowercase text).
+
+    Raises:
+        ValidationError: Not a pair, unknown owner type, or an id of the wrong form.
+    """
+    if not isinstance(value, tuple) or len(value) != 2:
+        raise ValidationError(f"{what} must be (owner_type, owner_id), got {describe(value)}")
+    owner_type, owner_id = value
+    if owner_type not in OWNER_TYPES:
+        raise ValidationError(
+            f"{what} type must be one of {OWNER_TYPES}, got {describe(owner_type)}"
+        )
+    if owner_type in ("player", "container"):
+        return Owner(owner_type, str(as_uuid(owner_id, f"{what} id")))
+    if not isinstance(owner_id, str) or not owner_id or len(owner_id) > 255:
+        raise ValidationError(f"{what} room id must be 1-255 characters, got {describe(owner_id)}")
+    return Owner(owner_type, owner_id)
+
+
+class ItemSpec(BaseModel):
+    """The fields of a new item instance, checked before any SQL."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    item_instance_id: StrictStr = Field(min_length=1, max_length=64)
+    prototype_id: StrictStr = Field(min_length=1, max_length=120)
+    position: StrictInt | None = Field(default=None, ge=0, lt=2**31)
+    location_context: StrictStr | None = Field(default=None, max_length=255)
+    quantity: StrictInt = Field(default=1, ge=1, lt=2**31)
+    condition: StrictInt | None = Field(default=None, ge=-(2**31), lt=2**31)
+    flags_override: list[StrictStr] = Field(default_factory=list)
+    binding_state: StrictStr | None = Field(default=None, max_length=32)
+    attunement_state: dict[str, Any] = Field(default_factory=dict)
+    custom_name: StrictStr | None = Field(default=None, max_length=255)
+    metadata: dict[str, Any] = Field(default_factory=dict)
+    origin_source: StrictStr | None = Field(default=None, max_length=64)
+    origin_metadata: dict[str, Any] = Field(default_factory=dict)
+
+    @classmethod
+    def parse(cls, value: object) -> ItemSpec:
+        """An ``ItemSpec`` from itself or a mapping; ``ValidationError`` if malformed."""
+        if isinstance(value, ItemSpec):
+            return value
+        try:
+            return cls.model_validate(value)
+        except PydanticValidationError as exc:
+            raise ValidationError(f"invalid item: {exc}") from exc
+
+    def row(self, owner: Owner, position: int | None) -> dict[str, Any]:
+        """The JSON row for the insert statement."""
+        data = self.model_dump()
+        data.update(owner_type=owner.owner_type, owner_id=owner.owner_id, position=position)
+        return data
+
+
+@dataclass(frozen=True, slots=True)
+class TransferResult:
+    """The outcome of a move.
+
+    Attributes:
+        item_instance_ids: The items moved, in the order given.
+        from_owner: Where they were.
+        to_owner: Where they are now.
+        positions: Their positions at the destination (slot order in a container).
+        op_id: The idempotency key, if one was given.
+        replayed: True when the op_id had already been applied and nothing moved this time.
+    """
+
+    item_instance_ids: tuple[str, ...]
+    from_owner: Owner
+    to_owner: Owner
+    positions: tuple[int | None, ...]
+    op_id: str | None
+    replayed: bool = False
+
+    def to_json(self) -> dict[str, Any]:
+        """The form recorded for the op_id."""
+        return {
+            "item_instance_ids": list(self.item_instance_ids),
+            "from_owner": list(self.from_owner),
+            "to_owner": list(self.to_owner),
+            "positions": list(self.positions),
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any], op_id: str) -> TransferResult:
+        """The recorded outcome of ``op_id``, marked as a replay."""
+        return cls(
+            item_instance_ids=tuple(data["item_instance_ids"]),
+            from_owner=Owner(*data["from_owner"]),
+            to_owner=Owner(*data["to_owner"]),
+            positions=tuple(data["positions"]),
+            op_id=op_id,
+            replayed=True,
+        )
+
+
+def items_from_rows(rows: Iterable[dict[str, Any]]) -> list[ItemInstance]:
+    """Build ItemInstance models from rows of ``SELECT ITEM_COLUMNS``."""
+    return [ItemInstance._init_from_db(**row) for row in rows]
+
+
+def _item_id(value: object) -> str:
+    if not isinstance(value, str) or not 0 < len(value) <= 64:
+        raise ValidationError(f"item_instance_id must be 1-64 characters, got {describe(value)}")
+    return value
+
+
+def _op_id(value: object) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str) or not 0 < len(value) <= 128:
+        raise ValidationError(f"op_id must be 1-128 characters, got {describe(value)}")
+    return value
+
+
+class ItemRepository(BaseRepository):
+    """Item instances: create, ensure, read, move."""
+
+    async def create_item_instance(
+        self,
+        item_instance_id: str,
+        prototype_id: str,
+        *,
+        owner_type: str = "room",
+        owner_id: str | uuid.UUID | None = None,
+        **fields: Any,
+    ) -> ItemInstance:
+        """Create a new item at ``(owner_type, owner_id)``.
+
+        Other keyword fields: position, location_context, quantity, condition,
+        flags_override, binding_state, attunement_state, custom_name, metadata,
+        origin_source, origin_metadata. Creating into a container checks it exists and has a
+        free slot (the item takes the next slot unless a position is given).
+
+        Raises:
+            DuplicateError: An item with this id exists (use ensure_item_instance to accept it).
+            ContainerFullError: The container has no free slot.
+            NotFoundError: The container does not exist.
+            ValidationError: A field is malformed, before any SQL.
+        """
+        spec = ItemSpec.parse(
+            {"item_instance_id": item_instance_id, "prototype_id": prototype_id, **fields}
+        )
+        owner = normalize_owner((owner_type, owner_id))
+        return (await self._insert([spec], owner, ensure=False))[0]
+
+    async def ensure_item_instance(
+        self,
+        item_instance_id: str,
+        prototype_id: str,
+        *,
+        owner_type: str = "room",
+        owner_id: str | uuid.UUID | None = None,
+        **fields: Any,
+    ) -> ItemInstance:
+        """Create the item if it does not exist; return the stored item either way.
+
+        An existing item is returned as it is: none of its fields (owner, custom_name,
+        condition, binding...) is reset by the values given here.
+        """
+        spec = ItemSpec.parse(
+            {"item_instance_id": item_instance_id, "prototype_id": prototype_id, **fields}
+        )
+        owner = normalize_owner((owner_type, owner_id))
+        existing = await self.get_item_instance(spec.item_instance_id)
+        if existing is not None:
+            return existing
+        created = await self._insert([spec], owner, ensure=True)
+        if created:
+            return created[0]
+        found = await self.get_item_instance(spec.item_instance_id)  # created concurrently
+        if found is None:
+            raise NotFoundError("item", spec.item_instance_id)
+        return found
+
+    async def _insert(
+        self, specs: list[ItemSpec], owner: Owner, *, ensure: bool
+    ) -> list[ItemInstance]:
+        sql = ENSURE_ITEMS_SQL if ensure else INSERT_ITEMS_SQL
+        if owner.owner_type != "container":
+            payload = json.dumps([s.row(owner, s.position) for s in specs])
+            rows = await self._write(sql, [payload])
+        else:
+            async with self._db.transaction() as conn:
+                _, next_position = await self._reserve(conn, owner, len(specs), check_lock=False)
+                payload = json.dumps(
+                    [
+                        s.row(owner, s.position if s.position is not None else next_position + i)
+                        for i, s in enumerate(specs)
+                    ]
+                )
+                rows = await run_in(conn, sql, [payload])
+        items = items_from_rows(rows)
+        self._outbox.emit(
+            *(
+                ItemCreated(
+                    item_instance_id=item.item_instance_id,
+                    prototype_id=item.prototype_id,
+                    owner=(item.owner_type, item.owner_id),
+                )
+                for item in items
+            )
+        )
+        return items
+
+    async def _reserve(
+        self, conn: BaseDBAsyncClient, owner: Owner, count: int, *, check_lock: bool
+    ) -> tuple[int, int]:
+        """Lock a container and check it can take ``count`` more items; (used, next slot)."""
+        cid = uuid.UUID(owner.owner_id)
+        locked = await run_in(conn, _LOCK_CONTAINERS, [[cid]])
+        if not locked:
+            raise NotFoundError("container", cid)
+        row = locked[0]
+        if check_lock and row["lock_state"] != "unlocked":
+            raise ContainerLockedError(f"container {cid} is {row['lock_state']}")
+        counts = (await run_in(conn, _COUNT, [owner.owner_id]))[0]
+        used, next_position = int(counts["used"]), int(counts["next_position"])
+        if used + count > row["capacity_slots"]:
+            raise ContainerFullError(
+                f"container {cid} holds {used} of {row['capacity_slots']} items; "
+                f"{count} more do not fit"
+            )
+        return used, next_position
+
+    async def item_instance_exists(self, item_instance_id: str) -> bool:
+        """Whether an item with this id exists."""
+        rows = await self._fetch(
+            "SELECT 1 FROM item_instances WHERE item_instance_id = $1", [_item_id(item_instance_id)]
+        )
+        return bool(rows)
+
+    async def get_item_instance(self, item_instance_id: str) -> ItemInstance | None:
+        """The item, or ``None``."""
+        rows = await self._fetch(
+            f"{_SELECT} WHERE item_instance_id = $1", [_item_id(item_instance_id)]
+        )
+        return items_from_rows(rows)[0] if rows else None
+
+    async def get_items_by_owner(
+        self, owner_type: str, owner_id: str | uuid.UUID
+    ) -> list[ItemInstance]:
+        """Everything one owner holds, in slot order (a player's inventory is this query)."""
+        owner = normalize_owner((owner_type, owner_id))
+        rows = await self._fetch(
+            f"{_SELECT} WHERE owner_type = $1 AND owner_id = $2 "
+            "ORDER BY position NULLS LAST, created_at, item_instance_id",
+            [owner.owner_type, owner.owner_id],
+        )
+        return items_from_rows(rows)
+
+    async def delete_item_instance(self, item_instance_id: str) -> bool:
+        """Delete an item (consumed, destroyed); ``False`` if there was none."""
+        rows = await self._write(
+            "DELETE FROM item_instances WHERE item_instance_id = $1 RETURNING item_instance_id",
+            [_item_id(item_instance_id)],
+            idempotent=True,
+        )
+        return bool(rows)
+
+    async def transfer_item(
+        self,
+        item_instance_id: str,
+        *,
+        from_owner: tuple[str, str | uuid.UUID],
+        to_owner: tuple[str, str | uuid.UUID],
+        position: int | None = None,
+        op_id: str | None = None,
+    ) -> TransferResult:
+        """Move one item, only if ``from_owner`` still holds it. See :meth:`transfer_items`."""
+        return await self.transfer_items(
+            [item_instance_id],
+            from_owner=from_owner,
+            to_owner=to_owner,
+            position=position,
+            op_id=op_id,
+        )
+
+    async def transfer_items(
+        self,
+        item_instance_ids: Sequence[str],
+        *,
+        from_owner: tuple[str, str | uuid.UUID],
+        to_owner: tuple[str, str | uuid.UUID],
+        position: int | None = None,
+        op_id: str | None = None,
+    ) -> TransferResult:
+        """Move items from one owner to another, all or nothing, in one transaction.
+
+        Args:
+            item_instance_ids: The items, each at most once.
+            from_owner: ``(owner_type, owner_id)`` that must hold every item right now.
+            to_owner: Where they go. A container must exist, be unlocked and have room.
+            position: First slot to use; by default the next free slot of a container.
+            op_id: Idempotency key. A repeat with the same key returns the first outcome
+                (``replayed=True``) and moves nothing.
+
+        Raises:
+            ItemNotOwnedError: An item is not held by ``from_owner`` any more.
+            NotFoundError: An item, the destination container or player does not exist.
+            ContainerLockedError: A container involved is locked or sealed.
+            ContainerFullError: The destination container lacks free slots.
+            OperationReusedError: ``op_id`` was used before for a different move.
+            ValidationError: Malformed arguments, before any SQL.
+        """
+        ids = [_item_id(i) for i in item_instance_ids]
+        if not ids or len(set(ids)) != len(ids):
+            raise ValidationError("transfer needs at least one item, each given once")
+        source = normalize_owner(from_owner, "from_owner")
+        target = normalize_owner(to_owner, "to_owner")
+        if position is not None and (
+            not isinstance(position, int) or isinstance(position, bool) or position < 0
+        ):
+            raise ValidationError(f"position must be an int >= 0, got {describe(position)}")
+        key = _op_id(op_id)
+        request = {"items": ids, "from": list(source), "to": list(target), "position": position}
+
+        async def attempt() -> TransferResult:
+            async with self._db.transaction() as conn:
+                if key is not None:
+                    replay = await _claim(conn, key, "transfer", request)
+                    if replay is not None:
+                        return TransferResult.from_json(replay, key)
+                moved = await self._move(conn, ids, source, target, position, key, "transfer")
+                if key is not None:
+                    await run_in(conn, _RECORD_RESULT, [key, json.dumps(moved.to_json())])
+                return moved
+
+        # A whole transaction that was rolled back (deadlock, pool timeout) is safe to retry.
+        result = await self._retrying(attempt, idempotent=False)
+        if not result.replayed:
+            self._outbox.emit(
+                ItemsTransferred(
+                    item_instance_ids=result.item_instance_ids,
+                    from_owner=(result.from_owner.owner_type, result.from_owner.owner_id),
+                    to_owner=(result.to_owner.owner_type, result.to_owner.owner_id),
+                    op_id=key,
+                )
+            )
+        return result
+
+    async def _move(
+        self,
+        conn: BaseDBAsyncClient,
+        ids: list[str],
+        source: Owner,
+        target: Owner,
+        position: int | None,
+        op_id: str | None,
+        reason: str,
+    ) -> TransferResult:
+        """The move itself, inside the caller's transaction (containers, then items, locked)."""
+        containers = sorted({o.owner_id for o in (source, target) if o.owner_type == "container"})
+        next_position: int | None = None
+        for container_id in containers:
+            owner = Owner("container", container_id)
+            incoming = len(ids) if owner == target and source != target else 0
+            _, slot = await self._reserve(conn, owner, incoming, check_lock=True)
+            if owner == target:
+                next_position = slot
+        if target.owner_type == "player":
+            exists = await run_in(
+                conn, "SELECT 1 FROM players WHERE player_id = $1", [uuid.UUID(target.owner_id)]
+            )
+            if not exists:
+                raise NotFoundError("player", target.owner_id)
+        locked = {r["item_instance_id"]: r for r in await run_in(conn, _LOCK_ITEMS, [ids])}
+        for item_id in ids:
+            row = locked.get(item_id)
+            if row is None:
+                raise NotFoundError("item", item_id)
+            if (row["owner_type"], row["owner_id"]) != source:
+                raise ItemNotOwnedError(item_id, (row["owner_type"], row["owner_id"]))
+        first = position if position is not None else next_position
+        positions = [None if first is None else first + i for i in range(len(ids))]
+        await run_in(conn, _MOVE, [ids, target.owner_type, target.owner_id, positions])
+        await run_in(
+            conn,
+            _LEDGER,
+            [ids, *source, *target, reason, op_id],
+        )
+        return TransferResult(
+            item_instance_ids=tuple(ids),
+            from_owner=source,
+            to_owner=target,
+            positions=tuple(positions),
+            op_id=op_id,
+        )
+
+
+async def _claim(
+    conn: BaseDBAsyncClient, op_id: str, kind: str, request: dict[str, Any]
+) -> dict[str, Any] | None:
+    """Record ``op_id`` as taken, or return the outcome recorded by its first use.
+
+    A concurrent first use holds the key's index entry until it commits or rolls back, so this
+    waits for it: two callers with one op_id never both apply the operation.
+    """
+    claimed = await run_in(conn, _CLAIM_OP, [op_id, kind, json.dumps(request)])
+    if claimed:
+        return None
+    recorded = (await run_in(conn, _RECORDED_OP, [op_id]))[0]
+    stored_request = _json(recorded["request"])
+    if recorded["kind"] != kind or stored_request != request:
+        raise OperationReusedError(
+            f"op_id {op_id!r} was already used for a different {recorded['kind']}"
+        )
+    result: dict[str, Any] = _json(recorded["result"])
+    return result
+
+
+def _json(value: object) -> Any:
+    return json.loads(value) if isinstance(value, str) else value
