@@ -566,7 +566,7 @@ class TestCorpses:
                     item, "coin", owner_type="player", owner_id=pid
                 )
 
-            async def drop(item: str) -> str | None:
+            async def drop(item: str, pid: str = pid) -> str | None:
                 try:
                     await layer.items.transfer_item(
                         item, from_owner=("player", pid), to_owner=("room", HALLWAY)
