@@ -338,10 +338,11 @@ class PlayerRepository(BaseRepository):
         written = {r["player_id"] for r in result}
         stale = [r for r in rows if r.player.player_id not in written]
         if stale:
-            names = ", ".join(f"{r.player.player_id} ({', '.join(r.fields)})" for r in stale)
+            names = ", ".join(f"{r.player.player_id} ({', '.join(r.fields)})" for r in stale[:5])
+            more = f" and {len(stale) - 5} more" if len(stale) > 5 else ""
             raise StaleDataError(
-                f"players changed in the database since they were loaded: {names}; "
-                "reload them, or save with overwrite=True",
+                f"{len(stale)} player(s) changed in the database since they were loaded: "
+                f"{names}{more}; nothing was written. Reload them, or save with overwrite=True",
                 fields=tuple(f for r in stale for f in r.fields),
             )
 
