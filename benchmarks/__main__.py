@@ -109,20 +109,20 @@ async def run(quick: bool, rounds: int) -> dict[str, Any]:
 async def _count_cache_queries(layer: AsyncPersistenceLayer) -> int:
     """Statements sent while reading the room cache 10,000 times (must be 0)."""
     calls = 0
-    original = layer.db.execute_query_dict
+    original = layer.db.fetch
 
     async def spy(sql: str, args: list[Any]) -> list[dict[str, Any]]:
         nonlocal calls
         calls += 1
         return await original(sql, args)
 
-    layer.db.execute_query_dict = spy  # type: ignore[method-assign]
+    layer.db.fetch = spy  # type: ignore[method-assign]
     try:
         for _ in range(10_000):
             assert layer.rooms.get_room_by_id(ROOM) is not None
             layer.rooms.list_rooms()
     finally:
-        layer.db.execute_query_dict = original  # type: ignore[method-assign]
+        layer.db.fetch = original  # type: ignore[method-assign]
     return calls
 
 

@@ -101,9 +101,7 @@ _ITEM_JSON = ("i_flags_override", "i_attunement_state", "i_metadata", "i_origin_
 
 def new_player(name: str) -> Player:
     """An unsaved player for the benchmark data."""
-    return Player(
-        player_id=uuid.uuid4(), user_id=uuid.uuid4(), name=name, current_room_id=ROOM
-    )
+    return Player(player_id=uuid.uuid4(), user_id=uuid.uuid4(), name=name, current_room_id=ROOM)
 
 
 def _decode_player(row: asyncpg.Record) -> dict[str, Any]:
@@ -157,7 +155,9 @@ class Bench:
             ],
         )
         self.box = box.container_id
-        self.chest = (await self.layer.containers.create_container("environment", room_id=ROOM)).container_id
+        self.chest = (
+            await self.layer.containers.create_container("environment", room_id=ROOM)
+        ).container_id
         self.item = "bench-moving-item"
         await self.layer.items.create_item_instance(
             self.item, "loot", owner_type="player", owner_id=str(self.mover.player_id)
@@ -262,8 +262,13 @@ class Bench:
                 await self.pool.fetchrow(sql, other, new, state["room"])
                 state["room"] = new
 
-        return Case("save_player (one changed column)", repo, raw, n,
-                    note="compare-and-set update of the changed field")
+        return Case(
+            "save_player (one changed column)",
+            repo,
+            raw,
+            n,
+            note="compare-and-set update of the changed field",
+        )
 
     def _save_players(self, n: int) -> Case:
         batch = self.players[200:1200]
@@ -286,14 +291,31 @@ class Bench:
                     stats = p.get_stats()
                     stats["strength"] = 1 + counter["i"] % 100
                     rows.append(
-                        (p.player_id, p.user_id, p.name, ROOM if counter["i"] % 2 else CROWDED,
-                         p.respawn_room_id, p.profession_id, json.dumps(stats),
-                         p.experience_points, p.level, p.is_admin, p.created_at, p.last_active)
+                        (
+                            p.player_id,
+                            p.user_id,
+                            p.name,
+                            ROOM if counter["i"] % 2 else CROWDED,
+                            p.respawn_room_id,
+                            p.profession_id,
+                            json.dumps(stats),
+                            p.experience_points,
+                            p.level,
+                            p.is_admin,
+                            p.created_at,
+                            p.last_active,
+                        )
                     )
                 await self.pool.executemany(RAW_UPSERT, rows)
 
-        return Case("save_players (1,000)", repo, raw, n, 1.5,
-                    note="1,000 loaded players, two fields changed each; vs executemany upsert")
+        return Case(
+            "save_players (1,000)",
+            repo,
+            raw,
+            n,
+            1.5,
+            note="1,000 loaded players, two fields changed each; vs executemany upsert",
+        )
 
     def _health(self, n: int) -> Case:
         ids = [p.player_id for p in self.players[300:400]]
@@ -321,7 +343,9 @@ class Bench:
             await asyncio.gather(*(worker(c) for c in per_worker))
 
         async def repo(k: int) -> None:
-            await spread(k, lambda i: self.layer.health.update_player_health(pid, -1 if i % 2 else 1))
+            await spread(
+                k, lambda i: self.layer.health.update_player_health(pid, -1 if i % 2 else 1)
+            )
 
         async def raw(k: int) -> None:
             await spread(k, lambda i: self.pool.fetchrow(RAW_HEALTH, pid, -1 if i % 2 else 1))
@@ -333,21 +357,31 @@ class Bench:
 
         async def repo(k: int) -> None:
             for i in range(k):
-                await self.layer.health.apply_health_deltas({pid: -1 if i % 2 else 1 for pid in ids})
+                await self.layer.health.apply_health_deltas(
+                    {pid: -1 if i % 2 else 1 for pid in ids}
+                )
 
         async def raw(k: int) -> None:
             for i in range(k):
                 await self.pool.fetch(RAW_HEALTH_BATCH, ids, [-1 if i % 2 else 1] * len(ids))
 
-        return Case("apply_health_deltas (1,000)", repo, raw, n, 1.15,
-                    note="one statement for 1,000 players")
+        return Case(
+            "apply_health_deltas (1,000)",
+            repo,
+            raw,
+            n,
+            1.15,
+            note="one statement for 1,000 players",
+        )
 
     def _stat(self, n: int) -> Case:
         ids = [p.player_id for p in self.players[400:500]]
 
         async def repo(k: int) -> None:
             for i in range(k):
-                await self.layer.experience.update_player_stat_field(ids[i % 100], "fear", 1 if i % 2 else -1)
+                await self.layer.experience.update_player_stat_field(
+                    ids[i % 100], "fear", 1 if i % 2 else -1
+                )
 
         async def raw(k: int) -> None:
             for i in range(k):
@@ -376,7 +410,9 @@ class Bench:
         async def repo(k: int) -> None:
             for _ in range(k):
                 target = chest if where["at"] == player else player
-                await self.layer.items.transfer_item(self.item, from_owner=where["at"], to_owner=target)
+                await self.layer.items.transfer_item(
+                    self.item, from_owner=where["at"], to_owner=target
+                )
                 where["at"] = target
 
         async def raw(k: int) -> None:
@@ -385,8 +421,13 @@ class Bench:
                 await _raw_transfer(self.pool, self.item, where["at"], target)
                 where["at"] = target
 
-        return Case("transfer_item (player <-> container)", repo, raw, n,
-                    note="same locks, checks and ledger row by hand")
+        return Case(
+            "transfer_item (player <-> container)",
+            repo,
+            raw,
+            n,
+            note="same locks, checks and ledger row by hand",
+        )
 
     def _container(self, n: int) -> Case:
         async def repo(k: int) -> None:
@@ -408,8 +449,13 @@ class Bench:
             for _ in range(max(1, k // 100)):
                 await self.pool.fetchrow(ROOM_ROW, ROOM)
 
-        return Case("get_room_by_id (cache)", repo, raw, n,
-                    note="asyncpg side runs n/100 queries; the cache makes no query at all")
+        return Case(
+            "get_room_by_id (cache)",
+            repo,
+            raw,
+            n,
+            note="asyncpg side runs n/100 queries; the cache makes no query at all",
+        )
 
 
 async def _raw_transfer(
@@ -440,10 +486,14 @@ async def _raw_transfer(
         await conn.execute(
             "UPDATE item_instances SET owner_type = $2, owner_id = $3, position = NULL, "
             "updated_at = now() WHERE item_instance_id = $1",
-            item, target[0], target[1],
+            item,
+            target[0],
+            target[1],
         )
         await conn.execute(
             "INSERT INTO item_movements (item_instance_id, from_owner_type, from_owner_id, "
             "to_owner_type, to_owner_id, reason) VALUES ($1, $2, $3, $4, $5, 'transfer')",
-            item, *source, *target,
+            item,
+            *source,
+            *target,
         )

@@ -12,11 +12,12 @@ import asyncio
 import contextvars
 import logging
 import os
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 from typing import Any, Final
 
+from tortoise.backends.asyncpg.client import TransactionWrapper
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.context import TortoiseContext
 from tortoise.context import _current_context as _tortoise_current_context
@@ -24,10 +25,13 @@ from tortoise.transactions import in_transaction
 
 from persistence.config import tortoise_config
 from persistence.embedded import EmbeddedPostgres, start_embedded_postgres
-from persistence.errors import ConfigurationError, guard, translate
+from persistence.errors import ConfigurationError, PersistenceError, guard, translate
 from persistence.settings import PersistenceSettings
 
-__all__ = ["Database", "migrations_location", "run_migrations"]
+__all__ = ["Database", "Row", "migrations_location", "run_migrations"]
+
+Row = Mapping[str, Any]
+"""A result row: an asyncpg ``Record`` or a dict; index by column name, or ``**row``."""
 
 log = logging.getLogger(__name__)
 
@@ -114,6 +118,8 @@ class Database:
         try:
             async with guard():
                 await context.init(config=tortoise_config(self.settings, self._url))
+                async with context.db().acquire_connection():
+                    pass  # open the pool now: fail at start, not at the first call
         except BaseException:
             await self._stop_embedded()
             raise
@@ -201,9 +207,27 @@ class Database:
         except Exception as exc:
             raise translate(exc) from exc
 
-    async def execute_query_dict(self, sql: str, args: list[Any]) -> list[dict[str, Any]]:
-        """Run one parameterised statement and return its rows (RETURNING rows included)."""
-        with self.activate():
-            async with guard():
-                rows: list[dict[str, Any]] = await self.connection().execute_query_dict(sql, args)
-                return rows
+    async def fetch(self, sql: str, args: Sequence[Any]) -> list[Row]:
+        """Run one parameterised statement and return its rows (RETURNING rows included).
+
+        Outside a transaction the statement runs straight on Tortoise's own asyncpg pool: the
+        same connections, settings and acquire timeout, without the per-call layers of the ORM
+        client. Inside ``transaction()`` it runs on the transaction's connection. Errors are
+        translated here, the one place for statements.
+        """
+        context = self._context
+        if context is None:
+            raise ConfigurationError("the persistence layer is not started: await layer.start()")
+        try:
+            client = context.db()
+            pool = getattr(client, "_pool", None)
+            if pool is None or isinstance(client, TransactionWrapper):
+                with self.activate():
+                    return list(await client.execute_query_dict(sql, list(args)))
+            async with pool.acquire() as connection:
+                records: list[Row] = await connection.fetch(sql, *args)
+                return records
+        except PersistenceError:
+            raise
+        except Exception as exc:
+            raise translate(exc) from exc

@@ -285,6 +285,11 @@ class EventOutbox:
             f"mud_outbox_{id(self)}", default=None
         )
 
+    @property
+    def listening(self) -> bool:
+        """Whether events reach anyone; hot paths skip building them for a NullEventBus."""
+        return not isinstance(self.bus, NullEventBus)
+
     def emit(self, *events: Event) -> None:
         """Publish now, or after the enclosing transaction commits."""
         pending = self._pending.get()

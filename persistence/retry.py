@@ -69,22 +69,34 @@ class RetryPolicy:
 
     async def run(self, operation: Callable[[], Awaitable[T]], *, idempotent: bool) -> T:
         """Await ``operation()``, retrying it as the policy allows; re-raise the last error."""
+        try:
+            return await operation()
+        except Exception as exc:
+            return await self.retry_after(exc, operation, idempotent=idempotent)
+
+    async def retry_after(
+        self, failure: Exception, operation: Callable[[], Awaitable[T]], *, idempotent: bool
+    ) -> T:
+        """Continue after a first attempt failed with ``failure``; re-raise when not allowed.
+
+        Hot paths make the first attempt inline and come here only after an error.
+        """
         attempt = 1
+        error = failure
         while True:
+            if attempt >= self.max_attempts or not self.should_retry(error, idempotent=idempotent):
+                raise error
+            delay = self.backoff(attempt)
+            log.warning(
+                "transient database error (attempt %d of %d), retrying in %.3f s: %s",
+                attempt,
+                self.max_attempts,
+                delay,
+                error,
+            )
+            await self.sleep(delay)
+            attempt += 1
             try:
                 return await operation()
             except Exception as exc:
-                if attempt >= self.max_attempts or not self.should_retry(
-                    exc, idempotent=idempotent
-                ):
-                    raise
-                delay = self.backoff(attempt)
-                log.warning(
-                    "transient database error (attempt %d of %d), retrying in %.3f s: %s",
-                    attempt,
-                    self.max_attempts,
-                    delay,
-                    exc,
-                )
-                await self.sleep(delay)
-                attempt += 1
+                error = exc

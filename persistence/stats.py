@@ -22,7 +22,9 @@ from persistence.errors import InvalidAmountError, InvalidFieldError, Validation
 __all__ = [
     "MAX_DELTA",
     "APPLY_STAT_DELTAS_SQL",
+    "APPLY_STAT_DELTA_SQL",
     "APPLY_XP_DELTAS_SQL",
+    "APPLY_XP_DELTA_SQL",
     "FieldBounds",
     "LevelCurve",
     "check_amount",
@@ -169,6 +171,35 @@ SELECT player_id, NULL, NULL, NULL, NULL, NULL, false FROM old
  WHERE NOT EXISTS (SELECT 1 FROM upd)
 """
 
+# The same for one player, without the batch machinery (a cheaper plan for the common case).
+# $1 uuid id, $2 bigint delta, then $3..$8 as above. No row when the player does not exist.
+APPLY_STAT_DELTA_SQL: Final = """
+WITH old AS (
+    SELECT player_id, stats FROM players WHERE player_id = $1 FOR UPDATE
+),
+calc AS (
+    SELECT o.player_id,
+           COALESCE((o.stats->>$3::text)::bigint, $4::bigint) AS old_value,
+           LEAST(GREATEST(COALESCE((o.stats->>$3::text)::bigint, $4::bigint) + $2::bigint,
+                          $5::bigint),
+                 $6::bigint, (o.stats->>$7::text)::bigint) AS new_value
+      FROM old o
+)
+UPDATE players p
+   SET stats = CASE
+       WHEN $8::text IS NULL THEN jsonb_set(p.stats, ARRAY[$3::text], to_jsonb(c.new_value))
+       ELSE jsonb_set(
+           jsonb_set(p.stats, ARRAY[$3::text], to_jsonb(c.new_value)),
+           ARRAY[$8::text],
+           to_jsonb(LEAST((p.stats->>$8::text)::bigint, c.new_value)))
+   END
+  FROM calc c
+ WHERE p.player_id = c.player_id
+RETURNING p.player_id, c.old_value, c.new_value, $2::bigint AS delta,
+          (p.stats->>'max_health')::bigint AS max_health,
+          (p.stats->>'current_health')::bigint AS current_health, true AS applied
+"""
+
 # $1 uuid[] ids, $2 bigint[] deltas, $3 xp_per_level, $4 bigint[] thresholds.
 APPLY_XP_DELTAS_SQL: Final = """
 WITH d AS (
@@ -206,3 +237,24 @@ def missing_ids(requested: Sequence[object], found: Sequence[object]) -> list[ob
     """The requested ids that were not found, in request order."""
     seen = set(found)
     return [i for i in requested if i not in seen]
+
+
+# One player: $1 uuid id, $2 bigint delta, $3 xp_per_level, $4 bigint[] thresholds.
+APPLY_XP_DELTA_SQL: Final = """
+WITH old AS (
+    SELECT player_id, experience_points, level FROM players WHERE player_id = $1 FOR UPDATE
+)
+UPDATE players p
+   SET experience_points = o.experience_points + $2::bigint,
+       level = CASE
+           WHEN cardinality($4::bigint[]) = 0
+               THEN (o.experience_points + $2::bigint) / $3::bigint + 1
+           ELSE 1 + (SELECT count(*) FROM unnest($4::bigint[]) t
+                      WHERE t <= o.experience_points + $2::bigint)
+       END
+  FROM old o
+ WHERE p.player_id = o.player_id
+RETURNING p.player_id, $2::bigint AS delta, o.experience_points AS old_xp,
+          p.experience_points AS new_xp, o.level AS old_level, p.level AS new_level,
+          true AS applied
+"""

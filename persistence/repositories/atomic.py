@@ -7,10 +7,19 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from models.stats import NUMERIC_STATS
+from persistence.db import Row
 from persistence.errors import NotFoundError, ValidationError
 from persistence.events import Event, PlayerHPUpdated, PlayerStatUpdated
 from persistence.repositories.base import BaseRepository, as_uuid
-from persistence.stats import APPLY_STAT_DELTAS_SQL, check_delta, field_bounds, missing_ids
+from persistence.stats import (
+    APPLY_STAT_DELTA_SQL,
+    APPLY_STAT_DELTAS_SQL,
+    check_delta,
+    field_bounds,
+    missing_ids,
+    whitelisted_field,
+)
 
 __all__ = ["AtomicStatsRepository", "StatChange"]
 
@@ -42,6 +51,11 @@ class StatChange:
 class AtomicStatsRepository(BaseRepository):
     """Applies whitelisted stat deltas in one statement per call, for one or many players."""
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        floor = self._settings.health_floor
+        self._bounds = {name: field_bounds(name, health_floor=floor) for name in NUMERIC_STATS}
+
     async def _apply_field_deltas(
         self, field_name: str, deltas: Mapping[uuid.UUID | str, int], reason: str
     ) -> dict[uuid.UUID, StatChange]:
@@ -54,40 +68,40 @@ class AtomicStatsRepository(BaseRepository):
             InvalidAmountError: A delta is not an int in range.
             NotFoundError: A player does not exist; no delta was applied.
         """
-        bounds = field_bounds(field_name, health_floor=self._settings.health_floor)
+        bounds = self._bounds[whitelisted_field(field_name)]
+        if not isinstance(reason, str):
+            raise ValidationError("reason must be a string")
         ids: list[uuid.UUID] = []
         values: list[int] = []
         for player_id, delta in deltas.items():
             ids.append(as_uuid(player_id, "player_id"))
             values.append(check_delta(delta))
-        if len(set(ids)) != len(ids):
-            raise ValidationError("the same player appears twice (as a UUID and as text)")
-        if not isinstance(reason, str):
-            raise ValidationError("reason must be a string")
         if not ids:
             return {}
-        rows = await self._write(
-            APPLY_STAT_DELTAS_SQL,
-            [
-                ids,
-                values,
-                bounds.field,
-                bounds.default,
-                bounds.minimum,
-                bounds.maximum,
-                bounds.cap_key,
-                bounds.dependent,
-            ],
-        )
+        limits = [
+            bounds.field,
+            bounds.default,
+            bounds.minimum,
+            bounds.maximum,
+            bounds.cap_key,
+            bounds.dependent,
+        ]
+        if len(ids) == 1:
+            rows = await self._write(APPLY_STAT_DELTA_SQL, [ids[0], values[0], *limits])
+        else:
+            if len(set(ids)) != len(ids):
+                raise ValidationError("the same player appears twice (as a UUID and as text)")
+            rows = await self._write(APPLY_STAT_DELTAS_SQL, [ids, values, *limits])
         if not rows or not rows[0]["applied"]:
             missing = missing_ids(ids, [r["player_id"] for r in rows])
             raise NotFoundError("player", ", ".join(str(m) for m in missing))
         changes = {row["player_id"]: _change(field_name, row) for row in rows}
-        self._outbox.emit(*(_event(change, reason) for change in changes.values()))
+        if self._outbox.listening:
+            self._outbox.emit(*(_event(change, reason) for change in changes.values()))
         return changes
 
 
-def _change(field_name: str, row: dict[str, Any]) -> StatChange:
+def _change(field_name: str, row: Row) -> StatChange:
     return StatChange(
         player_id=row["player_id"],
         field=field_name,

@@ -8,8 +8,8 @@ from typing import Any, TypeVar
 
 from tortoise.backends.base.client import BaseDBAsyncClient
 
-from persistence.db import Database
-from persistence.errors import ValidationError, describe, guard
+from persistence.db import Database, Row
+from persistence.errors import PersistenceError, ValidationError, describe, guard
 from persistence.events import EventOutbox
 from persistence.retry import RetryPolicy
 from persistence.settings import PersistenceSettings
@@ -31,11 +31,10 @@ def as_uuid(value: object, what: str = "id") -> uuid.UUID:
     raise ValidationError(f"{what} must be a UUID, got {describe(value)}")
 
 
-async def run_in(conn: BaseDBAsyncClient, sql: str, args: list[Any]) -> list[dict[str, Any]]:
+async def run_in(conn: BaseDBAsyncClient, sql: str, args: list[Any]) -> list[Row]:
     """Run a statement on a transaction's connection, with errors translated."""
     async with guard():
-        rows: list[dict[str, Any]] = await conn.execute_query_dict(sql, args)
-        return rows
+        return list(await conn.execute_query_dict(sql, args))
 
 
 class BaseRepository:
@@ -54,17 +53,27 @@ class BaseRepository:
         self._retry = retry
         self._settings = settings
 
-    async def _fetch(self, sql: str, args: list[Any]) -> list[dict[str, Any]]:
+    async def _fetch(self, sql: str, args: list[Any]) -> list[Row]:
         """Run a read; retried on transient errors outside a transaction."""
-        return await self._retrying(lambda: self._db.execute_query_dict(sql, args), idempotent=True)
+        try:
+            return await self._db.fetch(sql, args)
+        except PersistenceError as exc:
+            if self._db.in_transaction:
+                raise
+            return await self._retry.retry_after(
+                exc, lambda: self._db.fetch(sql, args), idempotent=True
+            )
 
-    async def _write(
-        self, sql: str, args: list[Any], *, idempotent: bool = False
-    ) -> list[dict[str, Any]]:
+    async def _write(self, sql: str, args: list[Any], *, idempotent: bool = False) -> list[Row]:
         """Run a write; retried only if idempotent or certainly not applied."""
-        return await self._retrying(
-            lambda: self._db.execute_query_dict(sql, args), idempotent=idempotent
-        )
+        try:
+            return await self._db.fetch(sql, args)
+        except PersistenceError as exc:
+            if self._db.in_transaction:
+                raise
+            return await self._retry.retry_after(
+                exc, lambda: self._db.fetch(sql, args), idempotent=idempotent
+            )
 
     async def _retrying(self, operation: Callable[[], Awaitable[T]], *, idempotent: bool) -> T:
         # Inside a transaction a failed statement aborts the whole transaction: retrying the

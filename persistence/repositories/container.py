@@ -19,6 +19,7 @@ from tortoise.backends.base.client import BaseDBAsyncClient
 
 from models.container import LOCK_STATES, MAX_CAPACITY_SLOTS, SOURCE_TYPES, Container
 from models.item import ItemInstance
+from persistence.db import Row
 from persistence.errors import NotFoundError, ValidationError, describe
 from persistence.events import ContainerCreated, ContainerRemoved, ContainerUpdated, CorpseCreated
 from persistence.repositories.base import BaseRepository, as_uuid, run_in
@@ -87,7 +88,7 @@ UPDATE item_instances i
 """
 
 
-def containers_from_rows(rows: list[dict[str, Any]]) -> list[Container]:
+def containers_from_rows(rows: Sequence[Row]) -> list[Container]:
     """Group joined rows into Container models carrying their items, in query order."""
     containers: dict[uuid.UUID, Container] = {}
     contents: dict[uuid.UUID, list[ItemInstance]] = {}

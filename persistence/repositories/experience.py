@@ -13,6 +13,7 @@ from persistence.events import Event, PlayerLeveledUp, PlayerXPAwarded
 from persistence.repositories.atomic import AtomicStatsRepository
 from persistence.repositories.base import as_uuid
 from persistence.stats import (
+    APPLY_XP_DELTA_SQL,
     APPLY_XP_DELTAS_SQL,
     LevelCurve,
     check_amount,
@@ -49,6 +50,7 @@ class ExperienceRepository(AtomicStatsRepository):
         self.level_curve = LevelCurve(
             self._settings.xp_per_level, tuple(self._settings.level_thresholds)
         )
+        self._thresholds = list(self.level_curve.thresholds)
 
     async def update_player_xp(
         self, player_id: uuid.UUID | str, delta: int, reason: str = ""
@@ -85,9 +87,14 @@ class ExperienceRepository(AtomicStatsRepository):
         if not ids:
             return {}
         curve = self.level_curve
-        rows = await self._write(
-            APPLY_XP_DELTAS_SQL, [ids, values, curve.xp_per_level, list(curve.thresholds)]
-        )
+        if len(ids) == 1:
+            rows = await self._write(
+                APPLY_XP_DELTA_SQL, [ids[0], values[0], curve.xp_per_level, self._thresholds]
+            )
+        else:
+            rows = await self._write(
+                APPLY_XP_DELTAS_SQL, [ids, values, curve.xp_per_level, self._thresholds]
+            )
         if not rows or not rows[0]["applied"]:
             missing = missing_ids(ids, [r["player_id"] for r in rows])
             raise NotFoundError("player", ", ".join(str(m) for m in missing))
@@ -103,7 +110,7 @@ class ExperienceRepository(AtomicStatsRepository):
             for row in rows
         }
         events: list[Event] = []
-        for change in changes.values():
+        for change in changes.values() if self._outbox.listening else ():
             events.append(
                 PlayerXPAwarded(
                     player_id=change.player_id,

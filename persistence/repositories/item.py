@@ -21,6 +21,7 @@ from pydantic import ValidationError as PydanticValidationError
 from tortoise.backends.base.client import BaseDBAsyncClient
 
 from models.item import OWNER_TYPES, ItemInstance
+from persistence.db import Row
 from persistence.errors import (
     ContainerFullError,
     ContainerLockedError,
@@ -215,7 +216,7 @@ class TransferResult:
         )
 
 
-def items_from_rows(rows: Iterable[dict[str, Any]]) -> list[ItemInstance]:
+def items_from_rows(rows: Iterable[Row]) -> list[ItemInstance]:
     """Build ItemInstance models from rows of ``SELECT ITEM_COLUMNS``."""
     return [ItemInstance._init_from_db(**row) for row in rows]
 

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 from models.player import TRACKED_COLUMNS, Player
 from models.stats import PlayerStats
+from persistence.db import Row
 from persistence.errors import (
     ConfigurationError,
     NotFoundError,
@@ -138,7 +139,7 @@ def _dumps(value: object) -> str:
     return json.dumps(value, default=_json_default, separators=(",", ":"))
 
 
-def players_from_rows(rows: Iterable[dict[str, Any]]) -> list[Player]:
+def players_from_rows(rows: Iterable[Row]) -> list[Player]:
     """Build Player models from rows of ``SELECT PLAYER_COLUMNS`` (Tortoise's own path)."""
     return [Player._init_from_db(**row) for row in rows]
 
@@ -297,7 +298,7 @@ class PlayerRepository(BaseRepository):
         if compare and len(rows) > 1 and not self._db.in_transaction:
             # A batch with compare-and-set rows must not half-apply: run it as one transaction.
             async with self._db.transaction():
-                result = await self._db.execute_query_dict(_SAVE_SQL, args)
+                result = await self._db.fetch(_SAVE_SQL, args)
                 self._check_saved(rows, result)
         else:
             # Without compare-and-set, repeating the statement writes the same values.
@@ -334,7 +335,7 @@ class PlayerRepository(BaseRepository):
                 object.__setattr__(player, column, now)
         return player
 
-    def _check_saved(self, rows: list[_SaveRow], result: list[dict[str, Any]]) -> None:
+    def _check_saved(self, rows: list[_SaveRow], result: list[Row]) -> None:
         written = {r["player_id"] for r in result}
         stale = [r for r in rows if r.player.player_id not in written]
         if stale:
@@ -347,7 +348,7 @@ class PlayerRepository(BaseRepository):
             )
 
     @staticmethod
-    def _after_save(rows: list[_SaveRow], result: list[dict[str, Any]]) -> list[Event]:
+    def _after_save(rows: list[_SaveRow], result: list[Row]) -> list[Event]:
         inserted = {r["player_id"] for r in result if r["inserted"]}
         events: list[Event] = []
         for row in rows:

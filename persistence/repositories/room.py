@@ -54,7 +54,7 @@ class RoomRepository:
     async def reload(self) -> int:
         """Read every room again (one query) and swap the cache atomically; returns its size."""
         async with self._lock:
-            rows = await self._db.execute_query_dict(_SELECT_ROOMS, [])
+            rows = await self._db.fetch(_SELECT_ROOMS, [])
             with self._db.activate():
                 async with guard():
                     rooms = {row["room_id"]: Room._init_from_db(**row) for row in rows}

@@ -26,13 +26,13 @@ pytestmark = pytest.mark.integration
 def count_queries(layer: AsyncPersistenceLayer, monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """Record every statement the layer sends through its database."""
     sent: list[str] = []
-    original: Callable[..., Any] = layer.db.execute_query_dict
+    original: Callable[..., Any] = layer.db.fetch
 
     async def spy(sql: str, args: list[Any]) -> list[dict[str, Any]]:
         sent.append(sql)
         return await original(sql, args)
 
-    monkeypatch.setattr(layer.db, "execute_query_dict", spy)
+    monkeypatch.setattr(layer.db, "fetch", spy)
     return sent
 
 
