@@ -24,7 +24,7 @@ import asyncpg
 
 from benchmarks.cases import ROOM, Bench
 from benchmarks.harness import Result, measure, table
-from persistence.config import database_credentials
+from persistence.config import database_credentials, tortoise_config
 from persistence.db import run_migrations
 from persistence.embedded import start_embedded_postgres
 from persistence.facade import AsyncPersistenceLayer
@@ -67,7 +67,16 @@ async def run(quick: bool, rounds: int) -> dict[str, Any]:
         await run_migrations(url)
         settings = PersistenceSettings(database_url=url, pool_min_size=10, pool_max_size=10)
         layer = AsyncPersistenceLayer(settings)
-        pool = await asyncpg.create_pool(**database_credentials(url), min_size=10, max_size=10)
+        # The asyncpg side gets the same connection settings as the layer's pool (statement
+        # timeout on the server and in the driver, application name), so only the code differs.
+        creds = tortoise_config(settings, url)["connections"]["default"]["credentials"]
+        pool = await asyncpg.create_pool(
+            **database_credentials(url),
+            min_size=10,
+            max_size=10,
+            command_timeout=creds["command_timeout"],
+            server_settings=creds["server_settings"],
+        )
         try:
             await layer.start()
             bench = Bench(layer, pool, quick)

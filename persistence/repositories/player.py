@@ -67,23 +67,23 @@ def _expect_clause(column: str, sql_type: str) -> str:
     )
 
 
-# One statement saves any number of players, each with its own set of changed fields:
-# - a loaded player updates only the columns in `patch` and the stat keys in `stats_patch`
-#   (minus `removed` keys), and only if every value in `expected` still matches the row;
-# - a player never loaded (expected IS NULL and replace_stats) overwrites the row if it
-#   exists, or is inserted from `full_row`;
-# - a loaded player whose row is gone is inserted from `full_row` (upsert).
+# One statement saves any number of players, each described by one JSON document:
+#   p: changed columns, s: changed stat keys, r: stat keys removed,
+#   e: the loaded values of exactly those fields (compare-and-set; absent with overwrite),
+#   f: the full row, only for a player never loaded (then the row is replaced or inserted).
+# A loaded player updates only its changed fields, and only if every expected value still
+# matches. A loaded player whose row is gone comes back as "missing" (the caller re-inserts it).
 _SAVE_SQL: Final = f"""
 WITH input AS (
-    SELECT * FROM unnest($1::uuid[], $2::jsonb[], $3::jsonb[], $4::jsonb[], $5::jsonb[],
-                         $6::jsonb[], $7::bool[])
-        AS i(player_id, full_row, patch, stats_patch, removed, expected, replace_stats)
+    SELECT d.player_id, d.doc->'p' AS patch, d.doc->'s' AS stats_patch, d.doc->'r' AS removed,
+           d.doc->'e' AS expected, d.doc->'f' AS full_row
+      FROM unnest($1::uuid[], $2::jsonb[]) AS d(player_id, doc)
 ),
 updated AS (
     UPDATE players p SET
         {", ".join(_set_clause(c, t) for c, t in _COLUMN_TYPES.items())},
         stats = CASE
-            WHEN i.replace_stats THEN i.stats_patch
+            WHEN i.full_row IS NOT NULL THEN i.stats_patch
             WHEN i.stats_patch IS NULL THEN p.stats
             ELSE (p.stats - ARRAY(SELECT jsonb_array_elements_text(i.removed))) || i.stats_patch
         END
@@ -102,13 +102,21 @@ inserted AS (
            {", ".join(f"(i.full_row->>'{c}')::{t}" for c, t in _COLUMN_TYPES.items())},
            i.full_row->'stats'
       FROM input i
-     WHERE NOT EXISTS (SELECT 1 FROM players x WHERE x.player_id = i.player_id)
+     WHERE i.full_row IS NOT NULL
+       AND NOT EXISTS (SELECT 1 FROM players x WHERE x.player_id = i.player_id)
     ON CONFLICT (player_id) DO NOTHING
     RETURNING player_id
+),
+missing AS (
+    SELECT i.player_id FROM input i
+     WHERE i.full_row IS NULL
+       AND NOT EXISTS (SELECT 1 FROM players x WHERE x.player_id = i.player_id)
 )
-SELECT player_id, true AS inserted FROM inserted
+SELECT player_id, 'inserted' AS outcome FROM inserted
 UNION ALL
-SELECT player_id, false AS inserted FROM updated
+SELECT player_id, 'updated' FROM updated
+UNION ALL
+SELECT player_id, 'missing' FROM missing
 """  # noqa: S608 - identifiers come from _COLUMN_TYPES only; every value is a bound parameter
 
 
@@ -144,43 +152,55 @@ def players_from_rows(rows: Iterable[Row]) -> list[Player]:
     return [Player._init_from_db(**row) for row in rows]
 
 
+def _plain(value: object) -> object:
+    """A column value as JSON can carry it (the SQL casts it back to the column type)."""
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    if isinstance(value, datetime):
+        return (value if value.tzinfo else value.replace(tzinfo=UTC)).isoformat()
+    return value
+
+
 class _SaveRow:
-    """What one player contributes to the save statement."""
+    """What one player contributes to the save statement: one compact JSON document."""
 
-    __slots__ = ("expected", "fields", "full_row", "patch", "player", "removed", "replace", "stats")
+    __slots__ = ("doc", "fields", "player")
 
-    def __init__(self, player: Player, *, overwrite: bool) -> None:
+    def __init__(self, player: Player, stats: dict[str, Any], *, overwrite: bool) -> None:
         self.player = player
-        stats = player.get_stats()
-        current = {name: getattr(player, name) for name in _COLUMN_TYPES}
-        self.full_row: dict[str, Any] = {**current, "stats": stats}
         snapshot = player.persisted_values()
-        self.replace = snapshot is None
         if snapshot is None:
-            self.patch: dict[str, Any] = current
-            self.stats: dict[str, Any] | None = stats
-            self.removed: list[str] | None = None
-            self.expected: dict[str, Any] | None = None
+            self.doc: dict[str, Any] | None = _full_doc(player, stats)
             self.fields: tuple[str, ...] = (*_COLUMN_TYPES, "stats")
             return
-        self.patch = {k: v for k, v in current.items() if v != snapshot[k]}
+        patch = {}
+        for name in _COLUMN_TYPES:
+            value = getattr(player, name)
+            if value != snapshot[name]:
+                patch[name] = value
         old_stats: dict[str, Any] = snapshot["stats"]
         changed = {k: v for k, v in stats.items() if old_stats.get(k, _MISSING) != v}
         removed = [k for k in old_stats if k not in stats]
-        self.stats = changed if (changed or removed) else None
-        self.removed = removed
-        self.fields = (*self.patch, *(f"stats.{k}" for k in (*changed, *removed)))
-        if overwrite:
-            self.expected = None
-        else:
-            expected: dict[str, Any] = {k: snapshot[k] for k in self.patch}
+        self.fields = (*patch, *(f"stats.{k}" for k in (*changed, *removed)))
+        if not self.fields:
+            self.doc = None
+            return
+        doc: dict[str, Any] = {"p": {k: _plain(v) for k, v in patch.items()}}
+        if changed or removed:
+            doc["s"] = changed
+        if removed:
+            doc["r"] = removed
+        if not overwrite:
+            expected: dict[str, Any] = {k: _plain(snapshot[k]) for k in patch}
             if changed or removed:
                 expected["stats"] = {k: old_stats.get(k) for k in (*changed, *removed)}
-            self.expected = expected
+            doc["e"] = expected
+        self.doc = doc
 
-    @property
-    def dirty(self) -> bool:
-        return bool(self.fields)
+
+def _full_doc(player: Player, stats: dict[str, Any]) -> dict[str, Any]:
+    columns = {name: _plain(getattr(player, name)) for name in _COLUMN_TYPES}
+    return {"p": columns, "s": stats, "f": {**columns, "stats": stats}}
 
 
 _MISSING: Final = object()
@@ -278,41 +298,59 @@ class PlayerRepository(BaseRepository):
         Same rules as :meth:`save_player`. Players with nothing changed are skipped; when
         none changed, no query runs.
         """
-        rows = [_SaveRow(self._validated(p), overwrite=overwrite) for p in players]
-        rows = [r for r in rows if r.dirty]
+        rows = [_SaveRow(p, self._validated(p), overwrite=overwrite) for p in players]
+        rows = [r for r in rows if r.doc is not None]
         if not rows:
             return
         ids = [r.player.player_id for r in rows]
         if len(set(ids)) != len(ids):
             raise ValidationError("save_players got the same player twice")
-        args = [
-            ids,
-            [_dumps(r.full_row) for r in rows],
-            [_dumps(r.patch) for r in rows],
-            [None if r.stats is None else _dumps(r.stats) for r in rows],
-            [None if r.removed is None else _dumps(r.removed) for r in rows],
-            [None if r.expected is None else _dumps(r.expected) for r in rows],
-            [r.replace for r in rows],
-        ]
-        compare = any(r.expected is not None for r in rows)
+        docs = [_dumps(r.doc) for r in rows]
+        compare = any("e" in r.doc for r in rows if r.doc is not None)
         if compare and len(rows) > 1 and not self._db.in_transaction:
             # A batch with compare-and-set rows must not half-apply: run it as one transaction.
             async with self._db.transaction():
-                result = await self._db.fetch(_SAVE_SQL, args)
-                self._check_saved(rows, result)
+                result = await self._save(rows, ids, docs, idempotent=False)
         else:
             # Without compare-and-set, repeating the statement writes the same values.
-            result = await self._write(_SAVE_SQL, args, idempotent=not compare)
-            self._check_saved(rows, result)
+            result = await self._save(rows, ids, docs, idempotent=not compare)
         self._outbox.emit(*self._after_save(rows, result))
 
-    def _validated(self, player: Player) -> Player:
+    async def _save(
+        self, rows: list[_SaveRow], ids: list[uuid.UUID], docs: list[str], *, idempotent: bool
+    ) -> dict[uuid.UUID, str]:
+        """Run the save statement; re-insert loaded players whose row was deleted meanwhile."""
+        result = {
+            r["player_id"]: r["outcome"]
+            for r in await self._write(_SAVE_SQL, [ids, docs], idempotent=idempotent)
+        }
+        gone = [r for r in rows if result.get(r.player.player_id) == "missing"]
+        if gone:
+            again = await self._write(
+                _SAVE_SQL,
+                [
+                    [r.player.player_id for r in gone],
+                    [_dumps(_full_doc(r.player, r.player.get_stats())) for r in gone],
+                ],
+                idempotent=True,
+            )
+            result.update({r["player_id"]: r["outcome"] for r in again})
+        self._check_saved(rows, result)
+        return result
+
+    def _validated(self, player: Player) -> dict[str, Any]:
+        """Check a player before any SQL; return its stats as a plain document."""
         if not isinstance(player, Player):
             raise ValidationError(f"expected a Player, got {describe(player)}")
-        try:
-            stats = PlayerStats.model_validate(player.get_stats())
-        except ValueError as exc:
-            raise ValidationError(f"invalid stats for player {player.player_id}: {exc}") from exc
+        stats = player.stats
+        if not isinstance(stats, PlayerStats) or stats.current_health > stats.max_health:
+            # Already-typed stats were validated on every assignment; anything else is checked.
+            try:
+                stats = PlayerStats.model_validate(player.get_stats())
+            except ValueError as exc:
+                raise ValidationError(
+                    f"invalid stats for player {player.player_id}: {exc}"
+                ) from exc
         floor = self._settings.health_floor
         if stats.current_health < floor:
             raise ValidationError(f"current_health {stats.current_health} is below {floor}")
@@ -333,11 +371,10 @@ class PlayerRepository(BaseRepository):
         for column in ("created_at", "last_active"):
             if getattr(player, column, None) is None:
                 object.__setattr__(player, column, now)
-        return player
+        return stats.model_dump()
 
-    def _check_saved(self, rows: list[_SaveRow], result: list[Row]) -> None:
-        written = {r["player_id"] for r in result}
-        stale = [r for r in rows if r.player.player_id not in written]
+    def _check_saved(self, rows: list[_SaveRow], result: dict[uuid.UUID, str]) -> None:
+        stale = [r for r in rows if result.get(r.player.player_id) in (None, "missing")]
         if stale:
             names = ", ".join(f"{r.player.player_id} ({', '.join(r.fields)})" for r in stale[:5])
             more = f" and {len(stale) - 5} more" if len(stale) > 5 else ""
@@ -348,8 +385,8 @@ class PlayerRepository(BaseRepository):
             )
 
     @staticmethod
-    def _after_save(rows: list[_SaveRow], result: list[Row]) -> list[Event]:
-        inserted = {r["player_id"] for r in result if r["inserted"]}
+    def _after_save(rows: list[_SaveRow], result: dict[uuid.UUID, str]) -> list[Event]:
+        inserted = {pid for pid, outcome in result.items() if outcome == "inserted"}
         events: list[Event] = []
         for row in rows:
             row.player.mark_persisted()
