@@ -99,7 +99,9 @@ async def run(quick: bool, rounds: int) -> dict[str, Any]:
     batch = by_name["apply_health_deltas (1,000)"].repo_ops_per_s * 1000
     return {
         "when": datetime.now(UTC).isoformat(timespec="seconds"),
-        "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
+        "machine": (
+            f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
+        ),
         "server": f"PostgreSQL {version}" + (" (embedded)" if embedded else ""),
         "quick": quick,
         "rounds": rounds,

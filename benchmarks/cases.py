@@ -465,12 +465,13 @@ async def _raw_transfer(
         containers = sorted(o[1] for o in (source, target) if o[0] == "container")
         for cid in containers:
             row = await conn.fetchrow(
-                "SELECT lock_state, capacity_slots FROM containers WHERE container_id = $1 FOR UPDATE",
+                "SELECT lock_state, capacity_slots FROM containers"
+                " WHERE container_id = $1 FOR UPDATE",
                 uuid.UUID(cid),
             )
             counts = await conn.fetchrow(
-                "SELECT count(*) AS used, COALESCE(max(position) + 1, 0) AS next FROM item_instances "
-                "WHERE owner_type = 'container' AND owner_id = $1",
+                "SELECT count(*) AS used, COALESCE(max(position) + 1, 0) AS next"
+                " FROM item_instances WHERE owner_type = 'container' AND owner_id = $1",
                 cid,
             )
             assert row["lock_state"] == "unlocked"
@@ -478,8 +479,8 @@ async def _raw_transfer(
         if target[0] == "player":
             await conn.fetchval("SELECT 1 FROM players WHERE player_id = $1", uuid.UUID(target[1]))
         owner = await conn.fetchrow(
-            "SELECT owner_type, owner_id FROM item_instances WHERE item_instance_id = ANY($1::text[]) "
-            "ORDER BY item_instance_id FOR UPDATE",
+            "SELECT owner_type, owner_id FROM item_instances"
+            " WHERE item_instance_id = ANY($1::text[]) ORDER BY item_instance_id FOR UPDATE",
             [item],
         )
         assert (owner["owner_type"], owner["owner_id"]) == source

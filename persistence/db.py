@@ -81,6 +81,7 @@ class Database:
     def __init__(self, settings: PersistenceSettings) -> None:
         self.settings = settings
         self._context: TortoiseContext | None = None
+        self._pool: Any = None
         self._embedded: EmbeddedPostgres | None = None
         self._url: str | None = settings.database_url
         self._in_transaction: contextvars.ContextVar[bool] = contextvars.ContextVar(
@@ -118,8 +119,10 @@ class Database:
         try:
             async with guard():
                 await context.init(config=tortoise_config(self.settings, self._url))
-                async with context.db().acquire_connection():
+                client = context.db()
+                async with client.acquire_connection():
                     pass  # open the pool now: fail at start, not at the first call
+                self._pool = getattr(client, "_pool", None)
         except BaseException:
             await self._stop_embedded()
             raise
@@ -130,6 +133,7 @@ class Database:
     async def close(self) -> None:
         """Close the pool and stop an embedded server; safe to call twice."""
         context, self._context = self._context, None
+        self._pool = None
         try:
             if context is not None:
                 token = _tortoise_current_context.set(context)
@@ -193,6 +197,14 @@ class Database:
         try:
             client = await manager.__aenter__()
         except Exception as exc:
+            # Tortoise acquires a connection and registers it before sending BEGIN; when
+            # BEGIN fails (the connection died) it releases neither. Do it here, or every such
+            # failure would leak a pool connection.
+            if getattr(manager, "token", None) is not None:
+                try:
+                    await manager.__aexit__(type(exc), exc, exc.__traceback__)
+                except Exception:
+                    log.debug("cleanup after a failed BEGIN raised", exc_info=True)
             raise translate(exc) from exc
         try:
             yield client
@@ -219,11 +231,13 @@ class Database:
         if context is None:
             raise ConfigurationError("the persistence layer is not started: await layer.start()")
         try:
-            client = context.db()
-            pool = getattr(client, "_pool", None)
-            if pool is None or isinstance(client, TransactionWrapper):
-                with self.activate():
-                    return list(await client.execute_query_dict(sql, list(args)))
+            pool = self._pool
+            if pool is None or self._in_transaction.get():
+                client = context.db()
+                if isinstance(client, TransactionWrapper) or getattr(client, "_pool", None) is None:
+                    with self.activate():
+                        return list(await client.execute_query_dict(sql, list(args)))
+                pool = client._pool
             async with pool.acquire() as connection:
                 records: list[Row] = await connection.fetch(sql, *args)
                 return records

@@ -22,6 +22,8 @@ from persistence.errors import EmbeddedDatabaseUnavailableError
 __all__ = ["EmbeddedPostgres", "start_embedded_postgres"]
 
 DATABASE_NAME = "mud"
+_EXISTS_SQL = "SELECT 1 FROM pg_database WHERE datname = 'mud';"
+_CREATE_SQL = "CREATE DATABASE mud;"
 
 
 @dataclass
@@ -76,9 +78,9 @@ def start_embedded_postgres(data_dir: Path | None = None) -> EmbeddedPostgres:
             warnings.simplefilter("ignore")
             server = pgserver.get_server(folder, cleanup_mode="stop")  # type: ignore[attr-defined]
         # psql takes no bind parameters; DATABASE_NAME is a module constant.
-        exists = server.psql(f"SELECT 1 FROM pg_database WHERE datname = '{DATABASE_NAME}';")  # noqa: S608
+        exists = server.psql(_EXISTS_SQL)
         if "(1 row)" not in exists:
-            server.psql(f"CREATE DATABASE {DATABASE_NAME};")
+            server.psql(_CREATE_SQL)
         socket_dir = server.get_uri().split("host=", 1)[1].split("&", 1)[0]
     except Exception as exc:
         if throwaway:

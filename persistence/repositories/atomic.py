@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any
 
 from models.stats import NUMERIC_STATS
 from persistence.db import Row
 from persistence.errors import NotFoundError, ValidationError
 from persistence.events import Event, PlayerHPUpdated, PlayerStatUpdated
-from persistence.repositories.base import BaseRepository, as_uuid
+from persistence.operations import check_op_id, claim, record
+from persistence.repositories.base import BaseRepository, as_uuid, run_in
 from persistence.stats import (
     APPLY_STAT_DELTA_SQL,
     APPLY_STAT_DELTAS_SQL,
@@ -57,20 +58,28 @@ class AtomicStatsRepository(BaseRepository):
         self._bounds = {name: field_bounds(name, health_floor=floor) for name in NUMERIC_STATS}
 
     async def _apply_field_deltas(
-        self, field_name: str, deltas: Mapping[uuid.UUID | str, int], reason: str
+        self,
+        field_name: str,
+        deltas: Mapping[uuid.UUID | str, int],
+        reason: str,
+        *,
+        op_id: str | None = None,
     ) -> dict[uuid.UUID, StatChange]:
         """Apply ``deltas`` to ``field_name`` for every player, all or nothing.
 
-        Validation (field whitelist, delta types, ids) happens before any SQL.
+        Validation (field whitelist, delta types, ids, op_id) happens before any SQL. With
+        an ``op_id`` the deltas take effect at most once: a repeat returns the first outcome.
 
         Raises:
             InvalidFieldError: The field is not whitelisted.
             InvalidAmountError: A delta is not an int in range.
             NotFoundError: A player does not exist; no delta was applied.
+            OperationReusedError: The op_id was used for a different operation.
         """
         bounds = self._bounds[whitelisted_field(field_name)]
         if not isinstance(reason, str):
             raise ValidationError("reason must be a string")
+        key = check_op_id(op_id)
         ids: list[uuid.UUID] = []
         values: list[int] = []
         for player_id, delta in deltas.items():
@@ -78,6 +87,8 @@ class AtomicStatsRepository(BaseRepository):
             values.append(check_delta(delta))
         if not ids:
             return {}
+        if len(ids) > 1 and len(set(ids)) != len(ids):
+            raise ValidationError("the same player appears twice (as a UUID and as text)")
         limits = [
             bounds.field,
             bounds.default,
@@ -87,18 +98,49 @@ class AtomicStatsRepository(BaseRepository):
             bounds.dependent,
         ]
         if len(ids) == 1:
-            rows = await self._write(APPLY_STAT_DELTA_SQL, [ids[0], values[0], *limits])
+            sql, args = APPLY_STAT_DELTA_SQL, [ids[0], values[0], *limits]
         else:
-            if len(set(ids)) != len(ids):
-                raise ValidationError("the same player appears twice (as a UUID and as text)")
-            rows = await self._write(APPLY_STAT_DELTAS_SQL, [ids, values, *limits])
-        if not rows or not rows[0]["applied"]:
-            missing = missing_ids(ids, [r["player_id"] for r in rows])
-            raise NotFoundError("player", ", ".join(str(m) for m in missing))
-        changes = {row["player_id"]: _change(field_name, row) for row in rows}
+            sql, args = APPLY_STAT_DELTAS_SQL, [ids, values, *limits]
+        if key is None:
+            # Not idempotent: retried only when the statement certainly was not applied.
+            changes = _changes(field_name, ids, await self._write(sql, args))
+        else:
+            request = {"field": field_name, "deltas": dict(zip(map(str, ids), values, strict=True))}
+
+            async def attempt() -> tuple[dict[uuid.UUID, StatChange], bool]:
+                async with self._db.transaction() as conn:
+                    replay = await claim(conn, key, "stat_delta", request)
+                    if replay is not None:
+                        return _changes_from_json(replay), True
+                    found = _changes(field_name, ids, await run_in(conn, sql, args))
+                    await record(conn, key, _changes_to_json(found))
+                    return found, False
+
+            changes, replayed = await self._retrying(attempt, idempotent=True)
+            if replayed:
+                return changes
         if self._outbox.listening:
             self._outbox.emit(*(_event(change, reason) for change in changes.values()))
         return changes
+
+
+def _changes(field_name: str, ids: list[uuid.UUID], rows: list[Row]) -> dict[uuid.UUID, StatChange]:
+    if not rows or not rows[0]["applied"]:
+        missing = missing_ids(ids, [r["player_id"] for r in rows])
+        raise NotFoundError("player", ", ".join(str(m) for m in missing))
+    return {row["player_id"]: _change(field_name, row) for row in rows}
+
+
+def _changes_to_json(changes: dict[uuid.UUID, StatChange]) -> dict[str, Any]:
+    return {"changes": [{**asdict(c), "player_id": str(c.player_id)} for c in changes.values()]}
+
+
+def _changes_from_json(data: dict[str, Any]) -> dict[uuid.UUID, StatChange]:
+    out: dict[uuid.UUID, StatChange] = {}
+    for item in data["changes"]:
+        change = StatChange(**{**item, "player_id": uuid.UUID(item["player_id"])})
+        out[change.player_id] = change
+    return out
 
 
 def _change(field_name: str, row: Row) -> StatChange:

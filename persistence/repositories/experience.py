@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any
 
 from models.player import Player
+from persistence.db import Row
 from persistence.errors import NotFoundError, ValidationError, describe
 from persistence.events import Event, PlayerLeveledUp, PlayerXPAwarded
+from persistence.operations import check_op_id, claim, record
 from persistence.repositories.atomic import AtomicStatsRepository
-from persistence.repositories.base import as_uuid
+from persistence.repositories.base import as_uuid, run_in
 from persistence.stats import (
     APPLY_XP_DELTA_SQL,
     APPLY_XP_DELTAS_SQL,
@@ -53,7 +55,7 @@ class ExperienceRepository(AtomicStatsRepository):
         self._thresholds = list(self.level_curve.thresholds)
 
     async def update_player_xp(
-        self, player_id: uuid.UUID | str, delta: int, reason: str = ""
+        self, player_id: uuid.UUID | str, delta: int, reason: str = "", *, op_id: str | None = None
     ) -> ExperienceChange:
         """Add ``delta`` XP and recompute the level in the same statement.
 
@@ -61,23 +63,27 @@ class ExperienceRepository(AtomicStatsRepository):
             InvalidAmountError: ``delta`` is negative or not an int, before any SQL.
             NotFoundError: No such player.
         """
-        changes = await self.apply_xp_deltas({player_id: check_amount(delta)}, reason)
+        changes = await self.apply_xp_deltas({player_id: check_amount(delta)}, reason, op_id=op_id)
         return next(iter(changes.values()))
 
     async def gain_experience(
-        self, player: Player, amount: int, source: str = "unknown"
+        self, player: Player, amount: int, source: str = "unknown", *, op_id: str | None = None
     ) -> ExperienceChange:
         """Award XP to ``player`` atomically; refresh its XP and level from the database."""
         if not isinstance(player, Player):
             raise ValidationError(f"expected a Player, got {describe(player)}")
-        change = await self.update_player_xp(player.player_id, amount, source)
+        change = await self.update_player_xp(player.player_id, amount, source, op_id=op_id)
         player.accept_columns(experience_points=change.new_xp, level=change.new_level)
         return change
 
     async def apply_xp_deltas(
-        self, deltas: Mapping[uuid.UUID | str, int], source: str = ""
+        self,
+        deltas: Mapping[uuid.UUID | str, int],
+        source: str = "",
+        *,
+        op_id: str | None = None,
     ) -> dict[uuid.UUID, ExperienceChange]:
-        """Award XP to many players in one statement, all or nothing."""
+        """Award XP to many players in one statement, all or nothing (at most once per op_id)."""
         if not isinstance(source, str):
             raise ValidationError("source must be a string")
         ids = [as_uuid(pid, "player_id") for pid in deltas]
@@ -86,29 +92,30 @@ class ExperienceRepository(AtomicStatsRepository):
             raise ValidationError("the same player appears twice (as a UUID and as text)")
         if not ids:
             return {}
+        key = check_op_id(op_id)
         curve = self.level_curve
         if len(ids) == 1:
-            rows = await self._write(
-                APPLY_XP_DELTA_SQL, [ids[0], values[0], curve.xp_per_level, self._thresholds]
-            )
+            sql, args = APPLY_XP_DELTA_SQL, [ids[0], values[0], curve.xp_per_level]
         else:
-            rows = await self._write(
-                APPLY_XP_DELTAS_SQL, [ids, values, curve.xp_per_level, self._thresholds]
-            )
-        if not rows or not rows[0]["applied"]:
-            missing = missing_ids(ids, [r["player_id"] for r in rows])
-            raise NotFoundError("player", ", ".join(str(m) for m in missing))
-        changes = {
-            row["player_id"]: ExperienceChange(
-                player_id=row["player_id"],
-                xp_amount=row["delta"],
-                old_xp=row["old_xp"],
-                new_xp=row["new_xp"],
-                old_level=row["old_level"],
-                new_level=row["new_level"],
-            )
-            for row in rows
-        }
+            sql, args = APPLY_XP_DELTAS_SQL, [ids, values, curve.xp_per_level]
+        args.append(self._thresholds)
+        if key is None:
+            changes = _xp_changes(ids, await self._write(sql, args))
+        else:
+            request = {"deltas": dict(zip(map(str, ids), values, strict=True))}
+
+            async def attempt() -> tuple[dict[uuid.UUID, ExperienceChange], bool]:
+                async with self._db.transaction() as conn:
+                    replay = await claim(conn, key, "xp", request)
+                    if replay is not None:
+                        return _xp_from_json(replay), True
+                    found = _xp_changes(ids, await run_in(conn, sql, args))
+                    await record(conn, key, _xp_to_json(found))
+                    return found, False
+
+            changes, replayed = await self._retrying(attempt, idempotent=True)
+            if replayed:
+                return changes
         events: list[Event] = []
         for change in changes.values() if self._outbox.listening else ():
             events.append(
@@ -134,7 +141,13 @@ class ExperienceRepository(AtomicStatsRepository):
         return changes
 
     async def update_player_stat_field(
-        self, player_id: uuid.UUID | str, field_name: str, delta: int, reason: str = ""
+        self,
+        player_id: uuid.UUID | str,
+        field_name: str,
+        delta: int,
+        reason: str = "",
+        *,
+        op_id: str | None = None,
     ) -> int:
         """Add ``delta`` to a whitelisted stat, clamped to its registry bounds; return it.
 
@@ -147,13 +160,49 @@ class ExperienceRepository(AtomicStatsRepository):
             NotFoundError: No such player.
         """
         field = whitelisted_field(field_name)
-        changes = await self._apply_field_deltas(field, {player_id: check_delta(delta)}, reason)
+        changes = await self._apply_field_deltas(
+            field, {player_id: check_delta(delta)}, reason, op_id=op_id
+        )
         return next(iter(changes.values())).new_value
 
     async def apply_stat_deltas(
-        self, field_name: str, deltas: Mapping[uuid.UUID | str, int], reason: str = ""
+        self,
+        field_name: str,
+        deltas: Mapping[uuid.UUID | str, int],
+        reason: str = "",
+        *,
+        op_id: str | None = None,
     ) -> dict[uuid.UUID, int]:
         """Apply deltas of one whitelisted stat to many players in one statement."""
         field = whitelisted_field(field_name)
-        changes = await self._apply_field_deltas(field, deltas, reason)
+        changes = await self._apply_field_deltas(field, deltas, reason, op_id=op_id)
         return {pid: change.new_value for pid, change in changes.items()}
+
+
+def _xp_changes(ids: list[uuid.UUID], rows: list[Row]) -> dict[uuid.UUID, ExperienceChange]:
+    if not rows or not rows[0]["applied"]:
+        missing = missing_ids(ids, [r["player_id"] for r in rows])
+        raise NotFoundError("player", ", ".join(str(m) for m in missing))
+    return {
+        row["player_id"]: ExperienceChange(
+            player_id=row["player_id"],
+            xp_amount=row["delta"],
+            old_xp=row["old_xp"],
+            new_xp=row["new_xp"],
+            old_level=row["old_level"],
+            new_level=row["new_level"],
+        )
+        for row in rows
+    }
+
+
+def _xp_to_json(changes: dict[uuid.UUID, ExperienceChange]) -> dict[str, Any]:
+    return {"changes": [{**asdict(c), "player_id": str(c.player_id)} for c in changes.values()]}
+
+
+def _xp_from_json(data: dict[str, Any]) -> dict[uuid.UUID, ExperienceChange]:
+    out: dict[uuid.UUID, ExperienceChange] = {}
+    for item in data["changes"]:
+        change = ExperienceChange(**{**item, "player_id": uuid.UUID(item["player_id"])})
+        out[change.player_id] = change
+    return out

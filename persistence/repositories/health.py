@@ -21,19 +21,27 @@ class HealthRepository(AtomicStatsRepository):
     """Player health. Every method is one SQL statement; events follow the commit."""
 
     async def update_player_health(
-        self, player_id: uuid.UUID | str, delta: int, reason: str = ""
+        self, player_id: uuid.UUID | str, delta: int, reason: str = "", *, op_id: str | None = None
     ) -> int:
         """Add ``delta`` (negative for damage) to current_health, clamped; return the new value.
 
         Raises:
             NotFoundError: No such player (nothing is silently skipped).
             InvalidAmountError: ``delta`` is not an int (bools and floats included).
+
+        With an ``op_id`` the delta is applied at most once: a repeat (e.g. a retry after the
+        connection died) returns the first outcome. See ``docs/reliability.md``.
         """
-        change = await self._update(player_id, check_delta(delta), reason)
+        change = await self._update(player_id, check_delta(delta), reason, op_id)
         return change.new_value
 
     async def damage_player(
-        self, player: Player, amount: int, damage_type: str = "physical"
+        self,
+        player: Player,
+        amount: int,
+        damage_type: str = "physical",
+        *,
+        op_id: str | None = None,
     ) -> int:
         """Apply ``amount`` damage atomically and return the new current_health.
 
@@ -46,34 +54,42 @@ class HealthRepository(AtomicStatsRepository):
         value = check_amount(amount)
         if not isinstance(damage_type, str):
             raise ValidationError(f"damage_type must be a string, got {describe(damage_type)}")
-        change = await self._update(_player_id(player), -value, f"damage:{damage_type}")
+        change = await self._update(_player_id(player), -value, f"damage:{damage_type}", op_id)
         _refresh(player, change)
         return change.new_value
 
-    async def heal_player(self, player: Player, amount: int) -> int:
+    async def heal_player(self, player: Player, amount: int, *, op_id: str | None = None) -> int:
         """Heal ``amount`` atomically (up to max_health) and return the new current_health.
 
         Raises:
             InvalidAmountError: ``amount`` is negative or not an int, before any SQL.
         """
         value = check_amount(amount)
-        change = await self._update(_player_id(player), value, "healing")
+        change = await self._update(_player_id(player), value, "healing", op_id)
         _refresh(player, change)
         return change.new_value
 
     async def apply_health_deltas(
-        self, deltas: Mapping[uuid.UUID | str, int], reason: str = ""
+        self,
+        deltas: Mapping[uuid.UUID | str, int],
+        reason: str = "",
+        *,
+        op_id: str | None = None,
     ) -> dict[uuid.UUID, int]:
         """Apply many HP deltas in one statement (a combat tick); return the new values.
 
         All or nothing: if any player is missing, ``NotFoundError`` names them and no delta
         is applied. Rows are locked in player-id order, so concurrent batches never deadlock.
         """
-        changes = await self._apply_field_deltas("current_health", deltas, reason)
+        changes = await self._apply_field_deltas("current_health", deltas, reason, op_id=op_id)
         return {pid: change.new_value for pid, change in changes.items()}
 
-    async def _update(self, player_id: uuid.UUID | str, delta: int, reason: str) -> StatChange:
-        changes = await self._apply_field_deltas("current_health", {player_id: delta}, reason)
+    async def _update(
+        self, player_id: uuid.UUID | str, delta: int, reason: str, op_id: str | None
+    ) -> StatChange:
+        changes = await self._apply_field_deltas(
+            "current_health", {player_id: delta}, reason, op_id=op_id
+        )
         return next(iter(changes.values()))
 
 

@@ -27,11 +27,11 @@ from persistence.errors import (
     ContainerLockedError,
     ItemNotOwnedError,
     NotFoundError,
-    OperationReusedError,
     ValidationError,
     describe,
 )
 from persistence.events import ItemCreated, ItemsTransferred
+from persistence.operations import check_op_id, claim, record
 from persistence.repositories.base import BaseRepository, as_uuid, run_in
 
 __all__ = [
@@ -103,12 +103,6 @@ INSERT INTO item_movements (item_instance_id, from_owner_type, from_owner_id,
                             to_owner_type, to_owner_id, reason, op_id)
 SELECT item_id, $2, $3, $4, $5, $6, $7 FROM unnest($1::text[]) AS item_id
 """
-_CLAIM_OP: Final = """
-INSERT INTO applied_operations (op_id, kind, request) VALUES ($1, $2, $3::jsonb)
-ON CONFLICT (op_id) DO NOTHING RETURNING op_id
-"""
-_RECORDED_OP: Final = "SELECT kind, request, result FROM applied_operations WHERE op_id = $1"
-_RECORD_RESULT: Final = "UPDATE applied_operations SET result = $2::jsonb WHERE op_id = $1"
 
 
 class Owner(NamedTuple):
@@ -224,14 +218,6 @@ def items_from_rows(rows: Iterable[Row]) -> list[ItemInstance]:
 def _item_id(value: object) -> str:
     if not isinstance(value, str) or not 0 < len(value) <= 64:
         raise ValidationError(f"item_instance_id must be 1-64 characters, got {describe(value)}")
-    return value
-
-
-def _op_id(value: object) -> str | None:
-    if value is None:
-        return None
-    if not isinstance(value, str) or not 0 < len(value) <= 128:
-        raise ValidationError(f"op_id must be 1-128 characters, got {describe(value)}")
     return value
 
 
@@ -434,22 +420,23 @@ class ItemRepository(BaseRepository):
             not isinstance(position, int) or isinstance(position, bool) or position < 0
         ):
             raise ValidationError(f"position must be an int >= 0, got {describe(position)}")
-        key = _op_id(op_id)
+        key = check_op_id(op_id)
         request = {"items": ids, "from": list(source), "to": list(target), "position": position}
 
         async def attempt() -> TransferResult:
             async with self._db.transaction() as conn:
                 if key is not None:
-                    replay = await _claim(conn, key, "transfer", request)
+                    replay = await claim(conn, key, "transfer", request)
                     if replay is not None:
                         return TransferResult.from_json(replay, key)
                 moved = await self._move(conn, ids, source, target, position, key, "transfer")
                 if key is not None:
-                    await run_in(conn, _RECORD_RESULT, [key, json.dumps(moved.to_json())])
+                    await record(conn, key, moved.to_json())
                 return moved
 
-        # A whole transaction that was rolled back (deadlock, pool timeout) is safe to retry.
-        result = await self._retrying(attempt, idempotent=False)
+        # A transaction that certainly rolled back (deadlock, pool timeout) is safe to retry;
+        # with an op_id any transient failure is, as the key makes a repeat replay the outcome.
+        result = await self._retrying(attempt, idempotent=key is not None)
         if not result.replayed:
             self._outbox.emit(
                 ItemsTransferred(
@@ -508,28 +495,3 @@ class ItemRepository(BaseRepository):
             positions=tuple(positions),
             op_id=op_id,
         )
-
-
-async def _claim(
-    conn: BaseDBAsyncClient, op_id: str, kind: str, request: dict[str, Any]
-) -> dict[str, Any] | None:
-    """Record ``op_id`` as taken, or return the outcome recorded by its first use.
-
-    A concurrent first use holds the key's index entry until it commits or rolls back, so this
-    waits for it: two callers with one op_id never both apply the operation.
-    """
-    claimed = await run_in(conn, _CLAIM_OP, [op_id, kind, json.dumps(request)])
-    if claimed:
-        return None
-    recorded = (await run_in(conn, _RECORDED_OP, [op_id]))[0]
-    stored_request = _json(recorded["request"])
-    if recorded["kind"] != kind or stored_request != request:
-        raise OperationReusedError(
-            f"op_id {op_id!r} was already used for a different {recorded['kind']}"
-        )
-    result: dict[str, Any] = _json(recorded["result"])
-    return result
-
-
-def _json(value: object) -> Any:
-    return json.loads(value) if isinstance(value, str) else value

@@ -61,9 +61,12 @@ def _set_clause(column: str, sql_type: str) -> str:
 
 
 def _expect_clause(column: str, sql_type: str) -> str:
+    # The loaded value still there, or already the value being written (a repeat of a save
+    # that was applied before its connection died): either way writing it is correct.
     return (
-        f"(NOT i.expected ? '{column}' OR "
-        f"p.{column} IS NOT DISTINCT FROM (i.expected->>'{column}')::{sql_type})"
+        f"(NOT i.expected ? '{column}'"
+        f" OR p.{column} IS NOT DISTINCT FROM (i.expected->>'{column}')::{sql_type}"
+        f" OR p.{column} IS NOT DISTINCT FROM (i.patch->>'{column}')::{sql_type})"
     )
 
 
@@ -93,7 +96,8 @@ updated AS (
           {" AND ".join(_expect_clause(c, t) for c, t in _COLUMN_TYPES.items())}
           AND NOT EXISTS (
               SELECT 1 FROM jsonb_each(COALESCE(i.expected->'stats', '{{}}'::jsonb)) e
-              WHERE p.stats->e.key IS DISTINCT FROM e.value)))
+              WHERE p.stats->e.key IS DISTINCT FROM e.value
+                AND p.stats->e.key IS DISTINCT FROM i.stats_patch->e.key)))
     RETURNING p.player_id
 ),
 inserted AS (
@@ -307,22 +311,27 @@ class PlayerRepository(BaseRepository):
             raise ValidationError("save_players got the same player twice")
         docs = [_dumps(r.doc) for r in rows]
         compare = any("e" in r.doc for r in rows if r.doc is not None)
+        # Saves are idempotent: repeating one writes the same values, and a field already
+        # holding the value being written passes the compare. So a save whose connection died
+        # after it was sent is retried like a read.
         if compare and len(rows) > 1 and not self._db.in_transaction:
             # A batch with compare-and-set rows must not half-apply: run it as one transaction.
-            async with self._db.transaction():
-                result = await self._save(rows, ids, docs, idempotent=False)
+            async def in_one_transaction() -> dict[uuid.UUID, str]:
+                async with self._db.transaction():
+                    return await self._save(rows, ids, docs)
+
+            result = await self._retrying(in_one_transaction, idempotent=True)
         else:
-            # Without compare-and-set, repeating the statement writes the same values.
-            result = await self._save(rows, ids, docs, idempotent=not compare)
+            result = await self._save(rows, ids, docs)
         self._outbox.emit(*self._after_save(rows, result))
 
     async def _save(
-        self, rows: list[_SaveRow], ids: list[uuid.UUID], docs: list[str], *, idempotent: bool
+        self, rows: list[_SaveRow], ids: list[uuid.UUID], docs: list[str]
     ) -> dict[uuid.UUID, str]:
         """Run the save statement; re-insert loaded players whose row was deleted meanwhile."""
         result = {
             r["player_id"]: r["outcome"]
-            for r in await self._write(_SAVE_SQL, [ids, docs], idempotent=idempotent)
+            for r in await self._write(_SAVE_SQL, [ids, docs], idempotent=True)
         }
         gone = [r for r in rows if result.get(r.player.player_id) == "missing"]
         if gone:
