@@ -59,6 +59,8 @@ def tortoise_config(settings: PersistenceSettings, url: str | None = None) -> di
             "minsize": settings.pool_min_size,
             "maxsize": settings.pool_max_size,
             "acquire_timeout": settings.pool_acquire_timeout,
+            # Opening a connection (at start, or reconnecting after a failure) is bounded too.
+            "timeout": settings.pool_acquire_timeout,
             # The driver gives up a little after the server would, so the server's error wins.
             "command_timeout": settings.statement_timeout + 1.0,
             "server_settings": {

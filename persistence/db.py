@@ -17,18 +17,15 @@ from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 from typing import Any, Final
 
-from tortoise.backends.asyncpg.client import TransactionWrapper
-from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.context import TortoiseContext
 from tortoise.context import _current_context as _tortoise_current_context
-from tortoise.transactions import in_transaction
 
 from persistence.config import tortoise_config
 from persistence.embedded import EmbeddedPostgres, start_embedded_postgres
 from persistence.errors import ConfigurationError, PersistenceError, guard, translate
 from persistence.settings import PersistenceSettings
 
-__all__ = ["Database", "Row", "migrations_location", "run_migrations"]
+__all__ = ["Database", "Row", "TransactionConnection", "migrations_location", "run_migrations"]
 
 Row = Mapping[str, Any]
 """A result row: an asyncpg ``Record`` or a dict; index by column name, or ``**row``."""
@@ -84,14 +81,14 @@ class Database:
         self._pool: Any = None
         self._embedded: EmbeddedPostgres | None = None
         self._url: str | None = settings.database_url
-        self._in_transaction: contextvars.ContextVar[bool] = contextvars.ContextVar(
-            f"mud_in_tx_{id(self)}", default=False
+        self._tx: contextvars.ContextVar[TransactionConnection | None] = contextvars.ContextVar(
+            f"mud_tx_{id(self)}", default=None
         )
 
     @property
     def in_transaction(self) -> bool:
         """Whether the current task is inside :meth:`transaction` of this database."""
-        return self._in_transaction.get()
+        return self._tx.get() is not None
 
     @property
     def url(self) -> str:
@@ -166,82 +163,153 @@ class Database:
         finally:
             _tortoise_current_context.reset(token)
 
-    def connection(self) -> BaseDBAsyncClient:
-        """The client to run a statement on: the open transaction's, or the pool's.
-
-        Call inside :meth:`activate`.
-        """
-        context = self._context
-        if context is None:
-            raise ConfigurationError("the persistence layer is not started: await layer.start()")
-        return context.db()
-
     @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[BaseDBAsyncClient]:
+    async def transaction(self) -> AsyncIterator[TransactionConnection]:
         """One PostgreSQL transaction for the block; nested blocks become savepoints.
 
-        Errors from BEGIN/COMMIT are translated; errors raised by the block roll back and
-        propagate unchanged.
-        """
-        with self.activate():
-            flag = self._in_transaction.set(True)
-            try:
-                async with self._transaction() as client:
-                    yield client
-            finally:
-                self._in_transaction.reset(flag)
+        The transaction runs on one asyncpg connection taken from Tortoise's pool; every
+        :meth:`fetch` of this task inside the block uses it. Errors from BEGIN and COMMIT are
+        translated; an error raised by the block rolls back and propagates unchanged. The
+        connection always goes back to the pool, even when the server killed it.
 
-    @asynccontextmanager
-    async def _transaction(self) -> AsyncIterator[BaseDBAsyncClient]:
-        manager = in_transaction()
+        Tortoise ORM querysets run inside the block do not join this transaction; use the
+        repositories (or ``fetch``) for work that must be atomic.
+        """
+        current = self._tx.get()
+        if current is not None:
+            async with current.savepoint():
+                yield current
+            return
+        pool = self._require_pool()
         try:
-            client = await manager.__aenter__()
-        except Exception as exc:
-            # Tortoise acquires a connection and registers it before sending BEGIN; when
-            # BEGIN fails (the connection died) it releases neither. Do it here, or every such
-            # failure would leak a pool connection.
-            if getattr(manager, "token", None) is not None:
-                try:
-                    await manager.__aexit__(type(exc), exc, exc.__traceback__)
-                except Exception:
-                    log.debug("cleanup after a failed BEGIN raised", exc_info=True)
-            raise translate(exc) from exc
-        try:
-            yield client
-        except BaseException as exc:
-            try:
-                await manager.__aexit__(type(exc), exc, exc.__traceback__)
-            except Exception:
-                log.warning("rollback failed after %r", exc, exc_info=True)
+            connection = await pool.acquire()
+        except PersistenceError:
             raise
-        try:
-            await manager.__aexit__(None, None, None)
         except Exception as exc:
-            raise translate(exc) from exc
+            raise _not_applied(exc) from exc
+        tx = TransactionConnection(connection)
+        token = self._tx.set(tx)
+        try:
+            try:
+                await tx.begin()
+            except Exception as exc:
+                raise _not_applied(exc) from exc
+            try:
+                yield tx
+            except BaseException as exc:
+                await tx.rollback_quietly(exc)
+                raise
+            try:
+                await tx.commit()
+            except Exception as exc:
+                raise translate(exc) from exc
+        finally:
+            self._tx.reset(token)
+            await _release(pool, connection)
+
+    def _require_pool(self) -> Any:
+        if self._context is None or self._pool is None:
+            raise ConfigurationError("the persistence layer is not started: await layer.start()")
+        return self._pool
 
     async def fetch(self, sql: str, args: Sequence[Any]) -> list[Row]:
         """Run one parameterised statement and return its rows (RETURNING rows included).
 
-        Outside a transaction the statement runs straight on Tortoise's own asyncpg pool: the
-        same connections, settings and acquire timeout, without the per-call layers of the ORM
-        client. Inside ``transaction()`` it runs on the transaction's connection. Errors are
-        translated here, the one place for statements.
+        Inside :meth:`transaction` the statement runs on the transaction's connection;
+        otherwise straight on Tortoise's own asyncpg pool: the same connections, settings and
+        acquire timeout, without the per-call layers of the ORM client. Rows are asyncpg
+        records. Errors are translated here, the one place statements run.
         """
-        context = self._context
-        if context is None:
-            raise ConfigurationError("the persistence layer is not started: await layer.start()")
+        tx = self._tx.get()
+        if tx is not None:
+            return await tx.fetch(sql, args)
+        pool = self._require_pool()
         try:
-            pool = self._pool
-            if pool is None or self._in_transaction.get():
-                client = context.db()
-                if isinstance(client, TransactionWrapper) or getattr(client, "_pool", None) is None:
-                    with self.activate():
-                        return list(await client.execute_query_dict(sql, list(args)))
-                pool = client._pool
-            async with pool.acquire() as connection:
-                records: list[Row] = await connection.fetch(sql, *args)
-                return records
+            connection = await pool.acquire()
         except PersistenceError:
             raise
         except Exception as exc:
+            raise _not_applied(exc) from exc
+        try:
+            records: list[Row] = await connection.fetch(sql, *args)
+            return records
+        except Exception as exc:
             raise translate(exc) from exc
+        finally:
+            await _release(pool, connection)
+
+
+class TransactionConnection:
+    """The connection of one open transaction, shared by the calls of the task inside it."""
+
+    def __init__(self, connection: Any) -> None:
+        self._connection = connection
+        self._transaction: Any = None
+        self._lock = asyncio.Lock()  # asyncpg runs one operation per connection at a time
+
+    async def begin(self) -> None:
+        """Send BEGIN."""
+        self._transaction = self._connection.transaction()
+        await self._transaction.start()
+
+    async def commit(self) -> None:
+        """Send COMMIT."""
+        async with self._lock:
+            await self._transaction.commit()
+
+    async def rollback_quietly(self, cause: BaseException) -> None:
+        """Roll back; a connection already dead is rolled back by the server anyway."""
+        try:
+            async with self._lock:
+                await self._transaction.rollback()
+        except Exception:
+            log.debug("rollback after %r failed", cause, exc_info=True)
+
+    @asynccontextmanager
+    async def savepoint(self) -> AsyncIterator[None]:
+        """A nested block: a savepoint, released on success, rolled back on error."""
+        async with self._lock:
+            nested = self._connection.transaction()
+            try:
+                await nested.start()
+            except Exception as exc:
+                raise translate(exc) from exc
+        try:
+            yield
+        except BaseException:
+            try:
+                async with self._lock:
+                    await nested.rollback()
+            except Exception:
+                log.debug("savepoint rollback failed", exc_info=True)
+            raise
+        try:
+            async with self._lock:
+                await nested.commit()
+        except Exception as exc:
+            raise translate(exc) from exc
+
+    async def fetch(self, sql: str, args: Sequence[Any]) -> list[Row]:
+        """Run one statement in the transaction, errors translated."""
+        try:
+            async with self._lock:
+                records: list[Row] = await self._connection.fetch(sql, *args)
+                return records
+        except Exception as exc:
+            raise translate(exc) from exc
+
+
+def _not_applied(exc: BaseException) -> PersistenceError:
+    """Translate an error raised before any statement was sent: certainly not applied."""
+    error = translate(exc)
+    error.not_applied = error.not_applied or error.transient
+    return error
+
+
+async def _release(pool: Any, connection: Any) -> None:
+    # asyncpg terminates a broken connection and returns its slot even when release()
+    # raises; the statement's own outcome must not be replaced by that error.
+    try:
+        await pool.release(connection)
+    except Exception:
+        log.debug("releasing a broken connection raised", exc_info=True)

@@ -12,7 +12,7 @@ import logging
 import uuid
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
@@ -25,6 +25,7 @@ from models.room import Room
 from persistence.db import Database, run_migrations
 from persistence.errors import ConfigurationError
 from persistence.events import EventBus, EventOutbox, NullEventBus
+from persistence.operations import PURGE_SQL, retention
 from persistence.repositories.container import ContainerRepository, ContentsPolicy
 from persistence.repositories.experience import ExperienceChange, ExperienceRepository
 from persistence.repositories.health import HealthRepository
@@ -147,6 +148,15 @@ class AsyncPersistenceLayer:
             async with self.db.transaction():
                 yield
         self.events.release(events)
+
+    async def purge_operations(self, *, older_than: timedelta = timedelta(days=1)) -> int:
+        """Forget op_id records older than ``older_than``; returns how many were deleted.
+
+        Keep them longer than any caller may retry an operation: a repeat of a purged op_id
+        applies again.
+        """
+        rows = await self.db.fetch(PURGE_SQL, [retention(older_than)])
+        return len(rows)
 
     async def reload_rooms(self) -> int:
         """Re-read the room cache (after reseeding); returns the number of rooms."""

@@ -15,8 +15,7 @@ import json
 from datetime import timedelta
 from typing import Any, Final
 
-from tortoise.backends.base.client import BaseDBAsyncClient
-
+from persistence.db import TransactionConnection
 from persistence.errors import OperationReusedError, ValidationError, describe
 
 __all__ = ["check_op_id", "claim", "record"]
@@ -42,7 +41,7 @@ def check_op_id(value: object) -> str | None:
 
 
 async def claim(
-    conn: BaseDBAsyncClient, op_id: str, kind: str, request: dict[str, Any]
+    conn: TransactionConnection, op_id: str, kind: str, request: dict[str, Any]
 ) -> dict[str, Any] | None:
     """Take ``op_id`` inside the caller's transaction, or return its recorded outcome.
 
@@ -64,7 +63,7 @@ async def claim(
     return result
 
 
-async def record(conn: BaseDBAsyncClient, op_id: str, result: dict[str, Any]) -> None:
+async def record(conn: TransactionConnection, op_id: str, result: dict[str, Any]) -> None:
     """Store the outcome of ``op_id`` in the caller's transaction."""
     from persistence.repositories.base import run_in
 

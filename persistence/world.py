@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 from pydantic import ValidationError as PydanticValidationError
 
 from persistence.db import Database
-from persistence.errors import ValidationError, guard
+from persistence.errors import ValidationError
 
 __all__ = ["ProfessionSpec", "RoomSpec", "WorldLoadResult", "load_world", "sample_world_path"]
 
@@ -134,9 +134,9 @@ async def load_world(db: Database, folder: Path | None = None) -> WorldLoadResul
     def col(items: list[Any], name: str, as_json: bool = False) -> list[Any]:
         return [json.dumps(getattr(i, name)) if as_json else getattr(i, name) for i in items]
 
-    async with db.transaction() as conn, guard():
+    async with db.transaction() as conn:
         if rooms:
-            await conn.execute_query(
+            await conn.fetch(
                 _UPSERT_ROOMS,
                 [
                     *(col(rooms, n) for n in ("room_id", "name", "description", "plane")),
@@ -147,7 +147,7 @@ async def load_world(db: Database, folder: Path | None = None) -> WorldLoadResul
                 ],
             )
         if professions:
-            await conn.execute_query(
+            await conn.fetch(
                 _UPSERT_PROFESSIONS,
                 [
                     col(professions, "id"),

@@ -6,10 +6,8 @@ import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
-from tortoise.backends.base.client import BaseDBAsyncClient
-
-from persistence.db import Database, Row
-from persistence.errors import PersistenceError, ValidationError, describe, guard
+from persistence.db import Database, Row, TransactionConnection
+from persistence.errors import PersistenceError, ValidationError, describe
 from persistence.events import EventOutbox
 from persistence.retry import RetryPolicy
 from persistence.settings import PersistenceSettings
@@ -31,10 +29,9 @@ def as_uuid(value: object, what: str = "id") -> uuid.UUID:
     raise ValidationError(f"{what} must be a UUID, got {describe(value)}")
 
 
-async def run_in(conn: BaseDBAsyncClient, sql: str, args: list[Any]) -> list[Row]:
-    """Run a statement on a transaction's connection, with errors translated."""
-    async with guard():
-        return list(await conn.execute_query_dict(sql, args))
+async def run_in(conn: TransactionConnection, sql: str, args: list[Any]) -> list[Row]:
+    """Run a statement on a transaction's connection (errors are translated there)."""
+    return await conn.fetch(sql, args)
 
 
 class BaseRepository:

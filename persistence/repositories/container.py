@@ -15,11 +15,9 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final, Literal
 
-from tortoise.backends.base.client import BaseDBAsyncClient
-
 from models.container import LOCK_STATES, MAX_CAPACITY_SLOTS, SOURCE_TYPES, Container
 from models.item import ItemInstance
-from persistence.db import Row
+from persistence.db import Row, TransactionConnection
 from persistence.errors import NotFoundError, ValidationError, describe
 from persistence.events import ContainerCreated, ContainerRemoved, ContainerUpdated, CorpseCreated
 from persistence.repositories.base import BaseRepository, as_uuid, run_in
@@ -370,7 +368,7 @@ class ContainerRepository(BaseRepository):
 
     @staticmethod
     async def _remove_in(
-        conn: BaseDBAsyncClient,
+        conn: TransactionConnection,
         cid: uuid.UUID,
         policy: ContentsPolicy,
         decayed_before: datetime | None,
@@ -463,7 +461,7 @@ class ContainerRepository(BaseRepository):
 
     @staticmethod
     async def _corpse_in(
-        conn: BaseDBAsyncClient,
+        conn: TransactionConnection,
         pid: uuid.UUID,
         room: str,
         decay_after: timedelta,

@@ -18,10 +18,9 @@ from typing import Any, Final, NamedTuple
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr
 from pydantic import ValidationError as PydanticValidationError
-from tortoise.backends.base.client import BaseDBAsyncClient
 
 from models.item import OWNER_TYPES, ItemInstance
-from persistence.db import Row
+from persistence.db import Row, TransactionConnection
 from persistence.errors import (
     ContainerFullError,
     ContainerLockedError,
@@ -312,7 +311,7 @@ class ItemRepository(BaseRepository):
         return items
 
     async def _reserve(
-        self, conn: BaseDBAsyncClient, owner: Owner, count: int, *, check_lock: bool
+        self, conn: TransactionConnection, owner: Owner, count: int, *, check_lock: bool
     ) -> tuple[int, int]:
         """Lock a container and check it can take ``count`` more items; (used, next slot)."""
         cid = uuid.UUID(owner.owner_id)
@@ -450,7 +449,7 @@ class ItemRepository(BaseRepository):
 
     async def _move(
         self,
-        conn: BaseDBAsyncClient,
+        conn: TransactionConnection,
         ids: list[str],
         source: Owner,
         target: Owner,
