@@ -16,7 +16,8 @@ from datetime import timedelta
 from typing import Any, Final
 
 from persistence.db import TransactionConnection
-from persistence.errors import OperationReusedError, ValidationError, describe
+from persistence.errors import OperationReusedError, ValidationError
+from persistence.validation import check_text
 
 __all__ = ["check_op_id", "claim", "record"]
 
@@ -35,9 +36,7 @@ def check_op_id(value: object) -> str | None:
     """An op_id is ``None`` or a string of 1-128 characters."""
     if value is None:
         return None
-    if not isinstance(value, str) or not 0 < len(value) <= 128:
-        raise ValidationError(f"op_id must be 1-128 characters, got {describe(value)}")
-    return value
+    return check_text(value, "op_id", max_length=128)
 
 
 async def claim(
@@ -48,12 +47,10 @@ async def claim(
     Raises:
         OperationReusedError: The op_id was recorded for a different operation or request.
     """
-    from persistence.repositories.base import run_in
-
-    claimed = await run_in(conn, _CLAIM, [op_id, kind, json.dumps(request, default=str)])
+    claimed = await conn.fetch(_CLAIM, [op_id, kind, json.dumps(request, default=str)])
     if claimed:
         return None
-    recorded = (await run_in(conn, _RECORDED, [op_id]))[0]
+    recorded = (await conn.fetch(_RECORDED, [op_id]))[0]
     stored = _json(recorded["request"])
     if recorded["kind"] != kind or stored != json.loads(json.dumps(request, default=str)):
         raise OperationReusedError(
@@ -65,9 +62,7 @@ async def claim(
 
 async def record(conn: TransactionConnection, op_id: str, result: dict[str, Any]) -> None:
     """Store the outcome of ``op_id`` in the caller's transaction."""
-    from persistence.repositories.base import run_in
-
-    await run_in(conn, _RECORD, [op_id, json.dumps(result, default=str)])
+    await conn.fetch(_RECORD, [op_id, json.dumps(result, default=str)])
 
 
 def retention(older_than: timedelta) -> timedelta:

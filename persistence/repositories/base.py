@@ -2,31 +2,19 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 from persistence.db import Database, Row, TransactionConnection
-from persistence.errors import PersistenceError, ValidationError, describe
+from persistence.errors import PersistenceError
 from persistence.events import EventOutbox
 from persistence.retry import RetryPolicy
 from persistence.settings import PersistenceSettings
+from persistence.validation import as_uuid, check_text
 
-__all__ = ["BaseRepository", "as_uuid", "run_in"]
+__all__ = ["BaseRepository", "as_uuid", "check_text", "run_in"]
 
 T = TypeVar("T")
-
-
-def as_uuid(value: object, what: str = "id") -> uuid.UUID:
-    """Accept a UUID or its text; anything else is a :class:`ValidationError` before SQL."""
-    if isinstance(value, uuid.UUID):
-        return value
-    if isinstance(value, str):
-        try:
-            return uuid.UUID(value)
-        except ValueError:
-            pass
-    raise ValidationError(f"{what} must be a UUID, got {describe(value)}")
 
 
 async def run_in(conn: TransactionConnection, sql: str, args: list[Any]) -> list[Row]:

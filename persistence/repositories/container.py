@@ -20,7 +20,7 @@ from models.item import ItemInstance
 from persistence.db import Row, TransactionConnection
 from persistence.errors import NotFoundError, ValidationError, describe
 from persistence.events import ContainerCreated, ContainerRemoved, ContainerUpdated, CorpseCreated
-from persistence.repositories.base import BaseRepository, as_uuid, run_in
+from persistence.repositories.base import BaseRepository, as_uuid, check_text, run_in
 from persistence.repositories.item import (
     INSERT_ITEMS_SQL,
     ITEM_COLUMNS,
@@ -127,9 +127,7 @@ def _check_enum(value: object, allowed: tuple[str, ...], what: str) -> str:
 
 
 def _room(value: object, what: str = "room_id") -> str:
-    if not isinstance(value, str) or not 0 < len(value) <= 255:
-        raise ValidationError(f"{what} must be 1-255 characters, got {describe(value)}")
-    return value
+    return check_text(value, what, max_length=255)
 
 
 def _contents(value: object) -> ContentsPolicy:

@@ -16,7 +16,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Final, NamedTuple
 
-from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, field_validator
 from pydantic import ValidationError as PydanticValidationError
 
 from models.item import OWNER_TYPES, ItemInstance
@@ -31,7 +31,7 @@ from persistence.errors import (
 )
 from persistence.events import ItemCreated, ItemsTransferred
 from persistence.operations import check_op_id, claim, record
-from persistence.repositories.base import BaseRepository, as_uuid, run_in
+from persistence.repositories.base import BaseRepository, as_uuid, check_text, run_in
 
 __all__ = [
     "ENSURE_ITEMS_SQL",
@@ -126,9 +126,15 @@ def normalize_owner(value: object, what: str = "owner") -> Owner:
         )
     if owner_type in ("player", "container"):
         return Owner(owner_type, str(as_uuid(owner_id, f"{what} id")))
-    if not isinstance(owner_id, str) or not owner_id or len(owner_id) > 255:
-        raise ValidationError(f"{what} room id must be 1-255 characters, got {describe(owner_id)}")
-    return Owner(owner_type, owner_id)
+    return Owner(owner_type, check_text(owner_id, f"{what} room id", max_length=255))
+
+
+def _encodes(value: str) -> bool:
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 class ItemSpec(BaseModel):
@@ -149,6 +155,20 @@ class ItemSpec(BaseModel):
     metadata: dict[str, Any] = Field(default_factory=dict)
     origin_source: StrictStr | None = Field(default=None, max_length=64)
     origin_metadata: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator(
+        "item_instance_id",
+        "prototype_id",
+        "location_context",
+        "binding_state",
+        "custom_name",
+        "origin_source",
+    )
+    @classmethod
+    def _storable_text(cls, value: str | None) -> str | None:
+        if value is not None and ("\x00" in value or not _encodes(value)):
+            raise ValueError("text must be valid Unicode without NUL characters")
+        return value
 
     @classmethod
     def parse(cls, value: object) -> ItemSpec:
@@ -215,9 +235,7 @@ def items_from_rows(rows: Iterable[Row]) -> list[ItemInstance]:
 
 
 def _item_id(value: object) -> str:
-    if not isinstance(value, str) or not 0 < len(value) <= 64:
-        raise ValidationError(f"item_instance_id must be 1-64 characters, got {describe(value)}")
-    return value
+    return check_text(value, "item_instance_id", max_length=64)
 
 
 class ItemRepository(BaseRepository):

@@ -26,7 +26,7 @@ from persistence.errors import (
     describe,
 )
 from persistence.events import Event, PlayerCreated, PlayerDeleted, PlayerRoomFixed, PlayerSaved
-from persistence.repositories.base import BaseRepository, as_uuid
+from persistence.repositories.base import BaseRepository, as_uuid, check_text
 
 if TYPE_CHECKING:
     from persistence.repositories.room import RoomRepository
@@ -208,6 +208,7 @@ def _full_doc(player: Player, stats: dict[str, Any]) -> dict[str, Any]:
 
 
 _MISSING: Final = object()
+_NAME_LENGTH: Final = 50
 
 
 class PlayerRepository(BaseRepository):
@@ -236,8 +237,9 @@ class PlayerRepository(BaseRepository):
 
     async def get_player_by_name(self, name: str) -> Player | None:
         """The player whose name equals ``name`` ignoring case, or ``None``."""
-        if not isinstance(name, str):
-            raise ValidationError(f"name must be a string, got {describe(name)}")
+        check_text(name, "name", max_length=10_000, allow_empty=True)
+        if not 0 < len(name) <= _NAME_LENGTH:
+            return None  # no player can have such a name
         rows = await self._fetch(f"{_SELECT} WHERE lower(name) = lower($1)", [name])
         return players_from_rows(rows)[0] if rows else None
 
@@ -262,8 +264,7 @@ class PlayerRepository(BaseRepository):
 
     async def get_players_in_room(self, room_id: str) -> list[Player]:
         """Players whose current room is ``room_id``, ordered by name."""
-        if not isinstance(room_id, str):
-            raise ValidationError(f"room_id must be a string, got {describe(room_id)}")
+        check_text(room_id, "room_id", max_length=255)
         rows = await self._fetch(
             f"{_SELECT} WHERE current_room_id = $1 ORDER BY lower(name)", [room_id]
         )
@@ -352,10 +353,14 @@ class PlayerRepository(BaseRepository):
         if not isinstance(player, Player):
             raise ValidationError(f"expected a Player, got {describe(player)}")
         stats = player.stats
+        if not isinstance(stats, (PlayerStats, dict)):
+            raise ValidationError(f"stats must be an object, got {describe(stats)}")
         if not isinstance(stats, PlayerStats) or stats.current_health > stats.max_health:
             # Already-typed stats were validated on every assignment; anything else is checked.
             try:
-                stats = PlayerStats.model_validate(player.get_stats())
+                stats = PlayerStats.model_validate(
+                    stats.model_dump() if isinstance(stats, PlayerStats) else stats
+                )
             except ValueError as exc:
                 raise ValidationError(
                     f"invalid stats for player {player.player_id}: {exc}"
@@ -363,11 +368,12 @@ class PlayerRepository(BaseRepository):
         floor = self._settings.health_floor
         if stats.current_health < floor:
             raise ValidationError(f"current_health {stats.current_health} is below {floor}")
-        name = player.name
-        if not isinstance(name, str) or not name.strip() or len(name) > 50:
-            raise ValidationError(f"player name must be 1-50 characters, got {describe(name)}")
-        if not isinstance(player.current_room_id, str) or not player.current_room_id:
-            raise ValidationError("current_room_id must be a non-empty string")
+        name = check_text(player.name, "player name", max_length=_NAME_LENGTH)
+        if not name.strip():
+            raise ValidationError("player name must not be blank")
+        check_text(player.current_room_id, "current_room_id", max_length=255)
+        if player.respawn_room_id is not None:
+            check_text(player.respawn_room_id, "respawn_room_id", max_length=255)
         xp, level = player.experience_points, player.level
         if not isinstance(xp, int) or isinstance(xp, bool) or xp < 0:
             raise ValidationError(f"experience_points must be an int >= 0, got {describe(xp)}")

@@ -228,13 +228,13 @@ async def test_terminating_every_backend_every_100ms_loses_and_duplicates_nothin
                 elif roll < 0.45:
                     delta = rng.randint(-50, 50)
                     await until_done(
-                        lambda: layer.health.update_player_health(pid, delta, op_id=op)
+                        partial(layer.health.update_player_health, pid, delta, op_id=op)
                     )
                     hp[pid] += delta
                 elif roll < 0.6:
                     amount = rng.randint(0, 30)
                     await until_done(
-                        lambda: layer.experience.update_player_xp(pid, amount, op_id=op)
+                        partial(layer.experience.update_player_xp, pid, amount, op_id=op)
                     )
                     xp[pid] += amount
                 elif roll < 0.75:
