@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from persistence.errors import ValidationError, describe
 
-__all__ = ["as_uuid", "check_text"]
+__all__ = ["as_uuid", "check_mapping", "check_sequence", "check_text"]
 
 
 def check_text(value: object, what: str, *, max_length: int, allow_empty: bool = False) -> str:
@@ -39,3 +41,17 @@ def as_uuid(value: object, what: str = "id") -> uuid.UUID:
         except ValueError:
             pass
     raise ValidationError(f"{what} must be a UUID, got {describe(value)}")
+
+
+def check_mapping(value: object, what: str) -> Mapping[Any, Any]:
+    """A ``{key: value}`` argument must be a mapping."""
+    if not isinstance(value, Mapping):
+        raise ValidationError(f"{what} must be a mapping, got {describe(value)}")
+    return value
+
+
+def check_sequence(value: object, what: str) -> Sequence[Any]:
+    """A list argument must be a list or tuple (a string is not a list of ids)."""
+    if not isinstance(value, (list, tuple)):
+        raise ValidationError(f"{what} must be a list or tuple, got {describe(value)}")
+    return value

@@ -21,6 +21,7 @@ from persistence.stats import (
     missing_ids,
     whitelisted_field,
 )
+from persistence.validation import check_mapping
 
 __all__ = ["AtomicStatsRepository", "StatChange"]
 
@@ -82,7 +83,7 @@ class AtomicStatsRepository(BaseRepository):
         key = check_op_id(op_id)
         ids: list[uuid.UUID] = []
         values: list[int] = []
-        for player_id, delta in deltas.items():
+        for player_id, delta in check_mapping(deltas, "deltas").items():
             ids.append(as_uuid(player_id, "player_id"))
             values.append(check_delta(delta))
         if not ids:

@@ -28,6 +28,7 @@ from persistence.repositories.item import (
     Owner,
     items_from_rows,
 )
+from persistence.validation import check_sequence
 
 __all__ = ["CONTAINER_COLUMNS", "ContainerRepository", "ContentsPolicy"]
 
@@ -190,10 +191,10 @@ class ContainerRepository(BaseRepository):
             raise ValidationError(f"a {kind} container needs a room_id")
         if kind == "equipment" and entity is None:
             raise ValidationError("an equipment container needs an entity_id")
-        roles = list(allowed_roles or [])
+        roles = list(check_sequence(allowed_roles or [], "allowed_roles"))
         if not all(isinstance(r, str) for r in roles):
             raise ValidationError("allowed_roles must be strings")
-        specs = [ItemSpec.parse(item) for item in (items or [])]
+        specs = [ItemSpec.parse(item) for item in check_sequence(items or [], "items")]
         if len(specs) > capacity_slots:
             raise ValidationError(f"{len(specs)} items do not fit in {capacity_slots} slots")
         if len({s.item_instance_id for s in specs}) != len(specs):

@@ -23,6 +23,7 @@ from persistence.stats import (
     missing_ids,
     whitelisted_field,
 )
+from persistence.validation import check_mapping
 
 __all__ = ["ExperienceChange", "ExperienceRepository"]
 
@@ -63,7 +64,8 @@ class ExperienceRepository(AtomicStatsRepository):
             InvalidAmountError: ``delta`` is negative or not an int, before any SQL.
             NotFoundError: No such player.
         """
-        changes = await self.apply_xp_deltas({player_id: check_amount(delta)}, reason, op_id=op_id)
+        pid = as_uuid(player_id, "player_id")
+        changes = await self.apply_xp_deltas({pid: check_amount(delta)}, reason, op_id=op_id)
         return next(iter(changes.values()))
 
     async def gain_experience(
@@ -86,6 +88,7 @@ class ExperienceRepository(AtomicStatsRepository):
         """Award XP to many players in one statement, all or nothing (at most once per op_id)."""
         if not isinstance(source, str):
             raise ValidationError("source must be a string")
+        deltas = check_mapping(deltas, "deltas")
         ids = [as_uuid(pid, "player_id") for pid in deltas]
         values = [check_amount(v) for v in deltas.values()]
         if len(set(ids)) != len(ids):
@@ -160,8 +163,9 @@ class ExperienceRepository(AtomicStatsRepository):
             NotFoundError: No such player.
         """
         field = whitelisted_field(field_name)
+        pid = as_uuid(player_id, "player_id")
         changes = await self._apply_field_deltas(
-            field, {player_id: check_delta(delta)}, reason, op_id=op_id
+            field, {pid: check_delta(delta)}, reason, op_id=op_id
         )
         return next(iter(changes.values())).new_value
 

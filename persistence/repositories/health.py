@@ -13,6 +13,7 @@ from models.player import Player
 from persistence.errors import ValidationError, describe
 from persistence.repositories.atomic import AtomicStatsRepository, StatChange
 from persistence.stats import check_amount, check_delta
+from persistence.validation import as_uuid
 
 __all__ = ["HealthRepository"]
 
@@ -87,8 +88,9 @@ class HealthRepository(AtomicStatsRepository):
     async def _update(
         self, player_id: uuid.UUID | str, delta: int, reason: str, op_id: str | None
     ) -> StatChange:
+        pid = as_uuid(player_id, "player_id")
         changes = await self._apply_field_deltas(
-            "current_health", {player_id: delta}, reason, op_id=op_id
+            "current_health", {pid: delta}, reason, op_id=op_id
         )
         return next(iter(changes.values()))
 

@@ -32,6 +32,7 @@ from persistence.errors import (
 from persistence.events import ItemCreated, ItemsTransferred
 from persistence.operations import check_op_id, claim, record
 from persistence.repositories.base import BaseRepository, as_uuid, check_text, run_in
+from persistence.validation import check_sequence
 
 __all__ = [
     "ENSURE_ITEMS_SQL",
@@ -428,7 +429,7 @@ class ItemRepository(BaseRepository):
             OperationReusedError: ``op_id`` was used before for a different move.
             ValidationError: Malformed arguments, before any SQL.
         """
-        ids = [_item_id(i) for i in item_instance_ids]
+        ids = [_item_id(i) for i in check_sequence(item_instance_ids, "item_instance_ids")]
         if not ids or len(set(ids)) != len(ids):
             raise ValidationError("transfer needs at least one item, each given once")
         source = normalize_owner(from_owner, "from_owner")

@@ -27,6 +27,7 @@ from persistence.errors import (
 )
 from persistence.events import Event, PlayerCreated, PlayerDeleted, PlayerRoomFixed, PlayerSaved
 from persistence.repositories.base import BaseRepository, as_uuid, check_text
+from persistence.validation import check_sequence
 
 if TYPE_CHECKING:
     from persistence.repositories.room import RoomRepository
@@ -275,7 +276,7 @@ class PlayerRepository(BaseRepository):
 
         An empty list returns at once without a query.
         """
-        ids = [as_uuid(pid, "player_id") for pid in player_ids]
+        ids = [as_uuid(pid, "player_id") for pid in check_sequence(player_ids, "player_ids")]
         if not ids:
             return []
         rows = await self._fetch(f"{_SELECT} WHERE player_id = ANY($1::uuid[])", [ids])
@@ -303,7 +304,10 @@ class PlayerRepository(BaseRepository):
         Same rules as :meth:`save_player`. Players with nothing changed are skipped; when
         none changed, no query runs.
         """
-        rows = [_SaveRow(p, self._validated(p), overwrite=overwrite) for p in players]
+        rows = [
+            _SaveRow(p, self._validated(p), overwrite=overwrite)
+            for p in check_sequence(players, "players")
+        ]
         rows = [r for r in rows if r.doc is not None]
         if not rows:
             return
