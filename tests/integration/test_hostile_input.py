@@ -365,7 +365,9 @@ async def test_container_creation(
 @given(
     deltas=st.one_of(
         st.dictionaries(
-            st.one_of(st.just("TARGET"), st.uuids(), texts, st.integers(), st.none(), st.booleans()),
+            st.one_of(
+                st.just("TARGET"), st.uuids(), texts, st.integers(), st.none(), st.booleans()
+            ),
             amounts,
             max_size=4,
         ),
