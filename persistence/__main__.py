@@ -1,4 +1,4 @@
-"""Command line: ``python -m persistence {setup,migrate,seed}``.
+"""Command line: ``python -m persistence {demo,setup,migrate,seed}``.
 
 With ``MUD_DATABASE_URL`` set the commands work on that database. Without it they run on an
 embedded throwaway PostgreSQL that is deleted on exit, so ``setup`` (migrate, then seed, in
@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 
 from persistence.db import run_migrations
+from persistence.demo import main_demo
 from persistence.errors import PersistenceError
 from persistence.facade import AsyncPersistenceLayer
 from persistence.settings import PersistenceSettings
@@ -58,6 +59,14 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point of ``python -m persistence`` and the ``mud-persistence`` script."""
     parser = argparse.ArgumentParser(prog="python -m persistence", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
+    demo = sub.add_parser(
+        "demo", help="simulate a small MUD for a while, then audit the database (the main job)"
+    )
+    demo.add_argument("--duration", type=float, default=20.0, help="seconds of play [20]")
+    demo.add_argument("--players", type=int, default=200, help="number of players [200]")
+    demo.add_argument(
+        "--url", default=None, help="database URL (default: MUD_DATABASE_URL or embedded)"
+    )
     sub.add_parser("setup", help="migrate the database, then seed the world")
     sub.add_parser("migrate", help="apply pending aerich migrations")
     seed = sub.add_parser("seed", help="load rooms and professions from a world folder")
@@ -65,6 +74,14 @@ def main(argv: list[str] | None = None) -> int:
         p.add_argument("--world", type=Path, default=None, help="world folder (default: sample)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    if args.command == "demo":
+        if args.duration <= 0 or args.players < 2:
+            parser.error("--duration must be positive and --players at least 2")
+        try:
+            return main_demo(args.duration, args.players, args.url)
+        except PersistenceError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 1
     try:
         asyncio.run(_run(args.command, getattr(args, "world", None)))
     except PersistenceError as exc:

@@ -69,14 +69,18 @@ def start_embedded_postgres(data_dir: Path | None = None) -> EmbeddedPostgres:
             f"{sys.version_info[1]} on {sys.platform} (it ships for CPython 3.10-3.12 on Linux "
             "and macOS). Set MUD_DATABASE_URL=postgres://user:password@host:5432/database."
         ) from exc
+    with warnings.catch_warnings():
+        # platformdirs warns when XDG_RUNTIME_DIR is unset (containers, CI); harmless here.
+        warnings.simplefilter("ignore")
+        return _start(pgserver, data_dir)
+
+
+def _start(pgserver: Any, data_dir: Path | None) -> EmbeddedPostgres:
     throwaway = data_dir is None
     folder = Path(tempfile.mkdtemp(prefix="mud-pg-")) if data_dir is None else data_dir
     folder.mkdir(parents=True, exist_ok=True)
     try:
-        with warnings.catch_warnings():
-            # platformdirs warns when XDG_RUNTIME_DIR is unset (containers, CI); harmless here.
-            warnings.simplefilter("ignore")
-            server = pgserver.get_server(folder, cleanup_mode="stop")  # type: ignore[attr-defined]
+        server = pgserver.get_server(folder, cleanup_mode="stop")
         # psql takes no bind parameters; DATABASE_NAME is a module constant.
         exists = server.psql(_EXISTS_SQL)
         if "(1 row)" not in exists:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Self
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 __all__ = ["DEFAULT_FALLBACK_ROOM_ID", "ENV_PREFIX", "PersistenceSettings"]
@@ -50,6 +50,12 @@ class PersistenceSettings(BaseSettings):
     """Attempts in all (1 = no retry) for operations that are safe to repeat."""
     retry_base_delay: float = Field(default=0.05, ge=0)
     retry_max_delay: float = Field(default=1.0, ge=0)
+
+    @field_validator("database_url", "embedded_data_dir", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        # `MUD_DATABASE_URL=` in a shell or an .env file means "not configured".
+        return None if value == "" else value
 
     @model_validator(mode="after")
     def _check_ranges(self) -> Self:
