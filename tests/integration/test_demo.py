@@ -1,0 +1,45 @@
+"""The demo runs against a real database and its audit catches a broken invariant."""
+
+from __future__ import annotations
+
+import asyncpg
+import pytest
+
+from persistence.demo import DemoReport, _audit, run_demo
+from persistence.facade import AsyncPersistenceLayer
+from tests.conftest import make_settings
+
+pytestmark = pytest.mark.integration
+
+
+async def test_short_demo_holds_every_invariant_and_an_audit_catches_tampering(
+    clean_db: asyncpg.Connection, database_url: str
+) -> None:
+    lines: list[str] = []
+    settings = make_settings(database_url, pool_max_size=10)
+    report = await run_demo(settings, duration=3, players=30, progress=lines.append)
+    assert report.ok, report.table()
+    assert len(report.invariants) == 4
+    assert report.operations["damage"] > 0
+    assert report.events["PlayerHPUpdated"] > 0
+    assert any("auditing" in line for line in lines)
+
+    # Tamper with the data behind the layer's back: the audit must notice.
+    await clean_db.execute(
+        "DELETE FROM item_instances WHERE item_instance_id IN"
+        " (SELECT item_instance_id FROM item_instances LIMIT 1)"
+    )
+    await clean_db.execute(
+        "UPDATE players SET stats = jsonb_set(stats, '{current_health}', '1')"
+        " WHERE player_id IN (SELECT player_id FROM players LIMIT 1)"
+    )
+    async with AsyncPersistenceLayer(settings) as layer:
+        rows = await clean_db.fetch("SELECT item_instance_id, quantity FROM item_instances")
+        quantities = {r["item_instance_id"]: r["quantity"] for r in rows}
+        quantities["vanished-item"] = 1
+        again = DemoReport()
+        await _audit(layer, again, {}, quantities, {})
+    assert not again.ok
+    failed = [name for name, (ok, _) in again.invariants.items() if not ok]
+    assert "every item exists exactly once, quantities conserved" in failed
+    assert "HP equals the clamped result of the applied deltas" in failed
