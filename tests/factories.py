@@ -1,25 +1,16 @@
-"""Builders for test data with unique ids."""
+"""Test data for the package's own tests, from the test kit's builders."""
 
 from __future__ import annotations
 
-import uuid
 from typing import Any
 
 from models.player import Player
-from models.stats import PlayerStats
+from persistence.testing.factories import DEFAULT_ROOM, make_player
 
-FOYER = "earth_arkhamcity_sanitarium_room_foyer_001"
+FOYER = DEFAULT_ROOM
 HALLWAY = "earth_arkhamcity_sanitarium_room_hallway_001"
 
 
 def new_player(name: str | None = None, **fields: Any) -> Player:
     """An unsaved player with a unique name in the foyer."""
-    values: dict[str, Any] = {
-        "player_id": uuid.uuid4(),
-        "user_id": uuid.uuid4(),
-        "name": name or f"p_{uuid.uuid4().hex[:12]}",
-        "current_room_id": FOYER,
-        "stats": PlayerStats(),
-    }
-    values.update(fields)
-    return Player(**values)
+    return make_player(name, **fields)

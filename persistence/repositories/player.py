@@ -32,7 +32,7 @@ from persistence.validation import check_sequence
 if TYPE_CHECKING:
     from persistence.repositories.room import RoomRepository
 
-__all__ = ["PlayerRepository"]
+__all__ = ["PlayerRepository", "validate_player"]
 
 # Column -> SQL type of every tracked column except stats (handled as a JSONB patch).
 # These names are the only identifiers formatted into SQL in this module.
@@ -212,6 +212,49 @@ _MISSING: Final = object()
 _NAME_LENGTH: Final = 50
 
 
+def validate_player(player: Player, *, health_floor: int) -> dict[str, Any]:
+    """Check a player before any SQL; return its stats as a plain document.
+
+    Raises:
+        ValidationError: Anything the database would refuse, or the schema forbids.
+    """
+    if not isinstance(player, Player):
+        raise ValidationError(f"expected a Player, got {describe(player)}")
+    stats = player.stats
+    if not isinstance(stats, (PlayerStats, dict)):
+        raise ValidationError(f"stats must be an object, got {describe(stats)}")
+    if not isinstance(stats, PlayerStats) or stats.current_health > stats.max_health:
+        # Already-typed stats were validated on every assignment; anything else is checked.
+        try:
+            stats = PlayerStats.model_validate(
+                stats.model_dump() if isinstance(stats, PlayerStats) else stats
+            )
+        except ValueError as exc:
+            raise ValidationError(f"invalid stats for player {player.player_id}: {exc}") from exc
+    floor = health_floor
+    if stats.current_health < floor:
+        raise ValidationError(f"current_health {stats.current_health} is below {floor}")
+    name = check_text(player.name, "player name", max_length=_NAME_LENGTH)
+    if not name.strip():
+        raise ValidationError("player name must not be blank")
+    check_text(player.current_room_id, "current_room_id", max_length=255)
+    if player.respawn_room_id is not None:
+        check_text(player.respawn_room_id, "respawn_room_id", max_length=255)
+    xp, level = player.experience_points, player.level
+    if not isinstance(xp, int) or isinstance(xp, bool) or xp < 0:
+        raise ValidationError(f"experience_points must be an int >= 0, got {describe(xp)}")
+    if not isinstance(level, int) or isinstance(level, bool) or level < 1:
+        raise ValidationError(f"level must be an int >= 1, got {describe(level)}")
+    as_uuid(player.player_id, "player_id")
+    as_uuid(player.user_id, "user_id")
+    now = datetime.now(UTC)
+    # A new Player(...) has no timestamps until Tortoise would save it; we save it instead.
+    for column in ("created_at", "last_active"):
+        if getattr(player, column, None) is None:
+            object.__setattr__(player, column, now)
+    return stats.model_dump()
+
+
 class PlayerRepository(BaseRepository):
     """Player CRUD and queries. ``get_*`` returns ``None`` when absent, ``require_*`` raises."""
 
@@ -353,44 +396,7 @@ class PlayerRepository(BaseRepository):
         return result
 
     def _validated(self, player: Player) -> dict[str, Any]:
-        """Check a player before any SQL; return its stats as a plain document."""
-        if not isinstance(player, Player):
-            raise ValidationError(f"expected a Player, got {describe(player)}")
-        stats = player.stats
-        if not isinstance(stats, (PlayerStats, dict)):
-            raise ValidationError(f"stats must be an object, got {describe(stats)}")
-        if not isinstance(stats, PlayerStats) or stats.current_health > stats.max_health:
-            # Already-typed stats were validated on every assignment; anything else is checked.
-            try:
-                stats = PlayerStats.model_validate(
-                    stats.model_dump() if isinstance(stats, PlayerStats) else stats
-                )
-            except ValueError as exc:
-                raise ValidationError(
-                    f"invalid stats for player {player.player_id}: {exc}"
-                ) from exc
-        floor = self._settings.health_floor
-        if stats.current_health < floor:
-            raise ValidationError(f"current_health {stats.current_health} is below {floor}")
-        name = check_text(player.name, "player name", max_length=_NAME_LENGTH)
-        if not name.strip():
-            raise ValidationError("player name must not be blank")
-        check_text(player.current_room_id, "current_room_id", max_length=255)
-        if player.respawn_room_id is not None:
-            check_text(player.respawn_room_id, "respawn_room_id", max_length=255)
-        xp, level = player.experience_points, player.level
-        if not isinstance(xp, int) or isinstance(xp, bool) or xp < 0:
-            raise ValidationError(f"experience_points must be an int >= 0, got {describe(xp)}")
-        if not isinstance(level, int) or isinstance(level, bool) or level < 1:
-            raise ValidationError(f"level must be an int >= 1, got {describe(level)}")
-        as_uuid(player.player_id, "player_id")
-        as_uuid(player.user_id, "user_id")
-        now = datetime.now(UTC)
-        # A new Player(...) has no timestamps until Tortoise would save it; we save it instead.
-        for column in ("created_at", "last_active"):
-            if getattr(player, column, None) is None:
-                object.__setattr__(player, column, now)
-        return stats.model_dump()
+        return validate_player(player, health_floor=self._settings.health_floor)
 
     def _check_saved(self, rows: list[_SaveRow], result: dict[uuid.UUID, str]) -> None:
         stale = [r for r in rows if result.get(r.player.player_id) in (None, "missing")]

@@ -1,0 +1,1134 @@
+"""In-memory twins of the repositories, for unit tests of game code without a database.
+
+They satisfy the same protocols (:mod:`persistence.protocols`) and reuse the real
+validation, clamps, save documents and events, so a call the real layer refuses is refused
+here with the same error, and a call it accepts has the same result. What they do not model:
+concurrency between processes, SQL-level failures, timeouts. ``tests/integration/
+test_shared_scenario.py`` runs one scenario against both and compares the outcomes.
+"""
+
+from __future__ import annotations
+
+import copy
+import uuid
+from collections.abc import AsyncIterator, Mapping, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from models.container import LOCK_STATES, MAX_CAPACITY_SLOTS, SOURCE_TYPES, Container
+from models.item import ItemInstance
+from models.player import Player
+from models.profession import Profession
+from models.room import Room
+from models.stats import PlayerStats
+from persistence.errors import (
+    ConfigurationError,
+    ContainerFullError,
+    ContainerLockedError,
+    DuplicateError,
+    ForeignKeyError,
+    ItemNotOwnedError,
+    NotFoundError,
+    OperationReusedError,
+    StaleDataError,
+    ValidationError,
+    describe,
+)
+from persistence.events import (
+    ContainerCreated,
+    ContainerRemoved,
+    ContainerUpdated,
+    CorpseCreated,
+    Event,
+    EventBus,
+    EventOutbox,
+    ItemCreated,
+    ItemsTransferred,
+    NullEventBus,
+    PlayerCreated,
+    PlayerDeleted,
+    PlayerLeveledUp,
+    PlayerRoomFixed,
+    PlayerSaved,
+    PlayerXPAwarded,
+)
+from persistence.operations import check_op_id
+from persistence.repositories.atomic import StatChange, _event
+from persistence.repositories.experience import ExperienceChange
+from persistence.repositories.item import ItemSpec, Owner, TransferResult, normalize_owner
+from persistence.repositories.player import _COLUMN_TYPES, _full_doc, _SaveRow, validate_player
+from persistence.settings import DEFAULT_FALLBACK_ROOM_ID, PersistenceSettings
+from persistence.stats import LevelCurve, check_amount, check_delta, field_bounds, whitelisted_field
+from persistence.validation import as_uuid, check_mapping, check_sequence, check_text
+from persistence.world import read_world, sample_world_path
+
+__all__ = ["InMemoryPersistence"]
+
+
+@dataclass
+class _Store:
+    players: dict[uuid.UUID, dict[str, Any]] = field(default_factory=dict)
+    rooms: dict[str, dict[str, Any]] = field(default_factory=dict)
+    professions: dict[int, dict[str, Any]] = field(default_factory=dict)
+    items: dict[str, dict[str, Any]] = field(default_factory=dict)
+    containers: dict[uuid.UUID, dict[str, Any]] = field(default_factory=dict)
+    operations: dict[str, tuple[str, Any, Any]] = field(default_factory=dict)
+    ledger: list[dict[str, Any]] = field(default_factory=list)
+    clock: int = 0
+
+    def tick(self) -> datetime:
+        """A strictly increasing timestamp (ordering ties the way the database would not)."""
+        self.clock += 1
+        return datetime.now(UTC) + timedelta(microseconds=self.clock)
+
+
+def _plain_to_column(name: str, value: Any) -> Any:
+    if value is None:
+        return None
+    kind = _COLUMN_TYPES.get(name)
+    if kind == "uuid":
+        return uuid.UUID(str(value))
+    if kind == "timestamptz":
+        return datetime.fromisoformat(value) if isinstance(value, str) else value
+    return value
+
+
+class _Base:
+    def __init__(self, owner: InMemoryPersistence) -> None:
+        self._owner = owner
+
+    @property
+    def _s(self) -> _Store:
+        return self._owner._store
+
+    def _emit(self, *events: Event) -> None:
+        self._owner.events.emit(*events)
+
+    def _claim(self, op_id: str | None, kind: str, request: Any) -> Any:
+        if op_id is None:
+            return None
+        found = self._s.operations.get(op_id)
+        if found is None:
+            return None
+        if found[0] != kind or found[1] != request:
+            raise OperationReusedError(
+                f"op_id {op_id!r} was already used for a different {found[0]}"
+            )
+        return found[2]
+
+    def _record(self, op_id: str | None, kind: str, request: Any, result: Any) -> None:
+        if op_id is not None:
+            self._s.operations[op_id] = (kind, request, result)
+
+
+class InMemoryPlayerRepository(_Base):
+    """Players in a dict, with the real save semantics (changed fields, compare-and-set)."""
+
+    def _model(self, row: dict[str, Any]) -> Player:
+        values = copy.deepcopy(row)
+        values["stats"] = PlayerStats.model_validate(values["stats"])
+        player = Player(**values)
+        player.mark_persisted()
+        return player
+
+    async def get_player_by_id(self, player_id: uuid.UUID | str) -> Player | None:
+        row = self._s.players.get(as_uuid(player_id, "player_id"))
+        return None if row is None else self._model(row)
+
+    async def require_player(self, player_id: uuid.UUID | str) -> Player:
+        player = await self.get_player_by_id(player_id)
+        if player is None:
+            raise NotFoundError("player", player_id)
+        return player
+
+    async def get_player_by_name(self, name: str) -> Player | None:
+        check_text(name, "name", max_length=10_000, allow_empty=True)
+        for row in self._s.players.values():
+            if row["name"].lower() == name.lower():
+                return self._model(row)
+        return None
+
+    async def get_player_by_user_id(self, user_id: uuid.UUID | str) -> Player | None:
+        uid = as_uuid(user_id, "user_id")
+        rows = sorted(
+            (r for r in self._s.players.values() if r["user_id"] == uid),
+            key=lambda r: (r["created_at"], r["player_id"]),
+        )
+        return self._model(rows[0]) if rows else None
+
+    async def list_players(self, *, limit: int | None = None, offset: int = 0) -> list[Player]:
+        if limit is not None and (not isinstance(limit, int) or limit < 0):
+            raise ValidationError(f"limit must be a non-negative int, got {describe(limit)}")
+        if not isinstance(offset, int) or offset < 0:
+            raise ValidationError(f"offset must be a non-negative int, got {describe(offset)}")
+        rows = sorted(self._s.players.values(), key=lambda r: (r["name"].lower(), r["player_id"]))
+        end = None if limit is None else offset + limit
+        return [self._model(r) for r in rows[offset:end]]
+
+    async def get_players_in_room(self, room_id: str) -> list[Player]:
+        check_text(room_id, "room_id", max_length=255)
+        rows = [r for r in self._s.players.values() if r["current_room_id"] == room_id]
+        return [self._model(r) for r in sorted(rows, key=lambda r: r["name"].lower())]
+
+    async def get_players_batch(self, player_ids: Sequence[uuid.UUID | str]) -> list[Player]:
+        ids = [as_uuid(p, "player_id") for p in check_sequence(player_ids, "player_ids")]
+        return [self._model(self._s.players[i]) for i in dict.fromkeys(ids) if i in self._s.players]
+
+    async def save_player(self, player: Player, *, overwrite: bool = False) -> None:
+        await self.save_players([player], overwrite=overwrite)
+
+    async def save_players(self, players: Sequence[Player], *, overwrite: bool = False) -> None:
+        floor = self._owner.settings.health_floor
+        rows = [
+            _SaveRow(p, validate_player(p, health_floor=floor), overwrite=overwrite)
+            for p in check_sequence(players, "players")
+        ]
+        rows = [r for r in rows if r.doc is not None]
+        if len({r.player.player_id for r in rows}) != len(rows):
+            raise ValidationError("save_players got the same player twice")
+        staged = copy.deepcopy(self._s.players)
+        events: list[Event] = []
+        stale: list[_SaveRow] = []
+        for row in rows:
+            doc: dict[str, Any] = row.doc or {}
+            pid = row.player.player_id
+            current = staged.get(pid)
+            if current is None:
+                full = doc.get("f") or _full_doc(row.player, row.player.get_stats())["f"]
+                staged[pid] = self._row_from_full(pid, full)
+                events.append(PlayerCreated(player_id=pid, name=staged[pid]["name"]))
+                continue
+            if "f" in doc:
+                staged[pid] = self._row_from_full(pid, doc["f"])
+                events.append(PlayerSaved(player_id=pid, fields=row.fields))
+                continue
+            if not self._matches(current, doc):
+                stale.append(row)
+                continue
+            for name, value in doc.get("p", {}).items():
+                current[name] = _plain_to_column(name, value)
+            stats = {k: v for k, v in current["stats"].items() if k not in doc.get("r", [])}
+            stats.update(doc.get("s") or {})
+            current["stats"] = stats
+            events.append(PlayerSaved(player_id=pid, fields=row.fields))
+        if stale:
+            raise StaleDataError(
+                f"{len(stale)} player(s) changed since they were loaded; nothing was written",
+                fields=tuple(f for r in stale for f in r.fields),
+            )
+        self._check_unique(staged)
+        self._s.players = staged
+        for row in rows:
+            row.player.mark_persisted()
+        self._emit(*events)
+
+    @staticmethod
+    def _row_from_full(pid: uuid.UUID, full: dict[str, Any]) -> dict[str, Any]:
+        row = {name: _plain_to_column(name, full[name]) for name in _COLUMN_TYPES}
+        row["player_id"] = pid
+        row["stats"] = copy.deepcopy(full["stats"])
+        return row
+
+    @staticmethod
+    def _matches(current: dict[str, Any], doc: dict[str, Any]) -> bool:
+        expected = doc.get("e")
+        if expected is None:
+            return True
+        patch = doc.get("p", {})
+        for name, value in expected.items():
+            if name == "stats":
+                continue
+            now = current[name]
+            if now != _plain_to_column(name, value) and now != _plain_to_column(
+                name, patch.get(name)
+            ):
+                return False
+        new_stats = doc.get("s") or {}
+        for key, value in (expected.get("stats") or {}).items():
+            now = current["stats"].get(key)
+            if now != value and now != new_stats.get(key):
+                return False
+        return True
+
+    def _check_unique(self, staged: dict[uuid.UUID, dict[str, Any]]) -> None:
+        names = [r["name"].lower() for r in staged.values()]
+        if len(set(names)) != len(names):
+            raise DuplicateError("duplicate player name", constraint="players_name_lower_key")
+        for row in staged.values():
+            if row["profession_id"] is not None and row["profession_id"] not in self._s.professions:
+                raise ForeignKeyError("unknown profession", constraint="players_profession_id_fkey")
+
+    async def delete_player(self, player_id: uuid.UUID | str) -> bool:
+        pid = as_uuid(player_id, "player_id")
+        if self._s.players.pop(pid, None) is None:
+            return False
+        gear = {
+            str(cid)
+            for cid, c in list(self._s.containers.items())
+            if c["entity_id"] == pid and c["source_type"] == "equipment"
+        }
+        for cid in gear:
+            self._s.containers.pop(uuid.UUID(cid))
+        self._s.items = {
+            k: v
+            for k, v in self._s.items.items()
+            if not (v["owner_type"] == "player" and v["owner_id"] == str(pid))
+            and not (v["owner_type"] == "container" and v["owner_id"] in gear)
+        }
+        self._emit(PlayerDeleted(player_id=pid))
+        return True
+
+    async def update_player_last_active(
+        self, player_id: uuid.UUID | str, timestamp: datetime | None = None
+    ) -> datetime:
+        pid = as_uuid(player_id, "player_id")
+        if timestamp is not None and not isinstance(timestamp, datetime):
+            raise ValidationError(f"timestamp must be a datetime, got {describe(timestamp)}")
+        if pid not in self._s.players:
+            raise NotFoundError("player", pid)
+        when = timestamp or datetime.now(UTC)
+        when = when if when.tzinfo else when.replace(tzinfo=UTC)
+        self._s.players[pid]["last_active"] = when
+        return when
+
+    async def validate_and_fix_player_room(self, player: Player) -> bool:
+        rooms = self._owner.rooms
+        if not rooms.loaded or rooms.size == 0 or rooms.get_room_by_id(player.current_room_id):
+            return False
+        fallback = self._owner.settings.fallback_room_id
+        if rooms.get_room_by_id(fallback) is None:
+            raise ConfigurationError(f"fallback room {fallback!r} is not in the room cache")
+        row = self._s.players.get(player.player_id)
+        if row is None:
+            raise NotFoundError("player", player.player_id)
+        old = player.current_room_id
+        if row["current_room_id"] != old:
+            player.accept_columns(current_room_id=row["current_room_id"])
+            return False
+        row["current_room_id"] = fallback
+        player.accept_columns(current_room_id=fallback)
+        self._emit(
+            PlayerRoomFixed(player_id=player.player_id, old_room_id=old, new_room_id=fallback)
+        )
+        return True
+
+
+class InMemoryRoomRepository(_Base):
+    """Rooms from the twin's store; like the real cache, loaded on start and on reload."""
+
+    def __init__(self, owner: InMemoryPersistence) -> None:
+        super().__init__(owner)
+        self._cache: dict[str, Room] = {}
+        self._loaded = False
+
+    @property
+    def loaded(self) -> bool:
+        return self._loaded
+
+    @property
+    def size(self) -> int:
+        return len(self._cache)
+
+    async def load(self) -> int:
+        return self.size if self._loaded else await self.reload()
+
+    async def reload(self) -> int:
+        self._cache = {rid: Room(**copy.deepcopy(r)) for rid, r in sorted(self._s.rooms.items())}
+        self._loaded = True
+        return self.size
+
+    def get_room_by_id(self, room_id: str) -> Room | None:
+        return self._cache.get(room_id)
+
+    def list_rooms(self) -> list[Room]:
+        return list(self._cache.values())
+
+
+class InMemoryProfessionRepository(_Base):
+    """Professions from the twin's store."""
+
+    async def get_all_professions(self, *, include_unavailable: bool = False) -> list[Profession]:
+        rows = [r for _, r in sorted(self._s.professions.items())]
+        return [Profession(**r) for r in rows if include_unavailable or r["is_available"]]
+
+    async def get_profession_by_id(self, profession_id: int) -> Profession | None:
+        if not isinstance(profession_id, int) or isinstance(profession_id, bool):
+            raise ValidationError(f"profession_id must be an int, got {describe(profession_id)}")
+        row = self._s.professions.get(profession_id)
+        return None if row is None else Profession(**row)
+
+
+class _InMemoryStats(_Base):
+    def _apply(
+        self, field_name: str, deltas: Mapping[uuid.UUID | str, int], reason: str, op_id: str | None
+    ) -> dict[uuid.UUID, StatChange]:
+        bounds = field_bounds(
+            whitelisted_field(field_name), health_floor=self._owner.settings.health_floor
+        )
+        if not isinstance(reason, str):
+            raise ValidationError("reason must be a string")
+        key = check_op_id(op_id)
+        pairs = [
+            (as_uuid(pid, "player_id"), check_delta(d))
+            for pid, d in check_mapping(deltas, "deltas").items()
+        ]
+        if not pairs:
+            return {}
+        if len({p for p, _ in pairs}) != len(pairs):
+            raise ValidationError("the same player appears twice (as a UUID and as text)")
+        request = {"field": field_name, "deltas": {str(p): d for p, d in pairs}}
+        recorded = self._claim(key, "stat_delta", request)
+        if recorded is not None:
+            return dict(recorded)
+        missing = [p for p, _ in pairs if p not in self._s.players]
+        if missing:
+            raise NotFoundError("player", ", ".join(str(m) for m in missing))
+        changes: dict[uuid.UUID, StatChange] = {}
+        for pid, delta in sorted(pairs, key=lambda pair: pair[0]):
+            stats = self._s.players[pid]["stats"]
+            old = stats.get(field_name, bounds.default)
+            new = old + delta
+            if bounds.minimum is not None:
+                new = max(new, bounds.minimum)
+            caps = [
+                c
+                for c in (bounds.maximum, stats.get(bounds.cap_key) if bounds.cap_key else None)
+                if c is not None
+            ]
+            if caps:
+                new = min(new, *caps)
+            stats[field_name] = new
+            if bounds.dependent is not None and bounds.dependent in stats:
+                stats[bounds.dependent] = min(stats[bounds.dependent], new)
+            changes[pid] = StatChange(
+                player_id=pid,
+                field=field_name,
+                old_value=old,
+                new_value=new,
+                delta=delta,
+                max_health=stats["max_health"],
+                current_health=stats["current_health"],
+            )
+        self._record(key, "stat_delta", request, changes)
+        self._emit(*(_event(c, reason) for c in changes.values()))
+        return changes
+
+
+class InMemoryHealthRepository(_InMemoryStats):
+    """Health with the real clamps: the health floor and each player's own max_health."""
+
+    async def update_player_health(
+        self, player_id: uuid.UUID | str, delta: int, reason: str = "", *, op_id: str | None = None
+    ) -> int:
+        pid = as_uuid(player_id, "player_id")
+        return self._apply("current_health", {pid: check_delta(delta)}, reason, op_id)[
+            pid
+        ].new_value
+
+    async def damage_player(
+        self,
+        player: Player,
+        amount: int,
+        damage_type: str = "physical",
+        *,
+        op_id: str | None = None,
+    ) -> int:
+        value = check_amount(amount)
+        if not isinstance(player, Player):
+            raise ValidationError(f"expected a Player, got {describe(player)}")
+        if not isinstance(damage_type, str):
+            raise ValidationError(f"damage_type must be a string, got {describe(damage_type)}")
+        change = self._apply(
+            "current_health", {player.player_id: -value}, f"damage:{damage_type}", op_id
+        )[player.player_id]
+        player.accept_stats(
+            {"current_health": change.current_health, "max_health": change.max_health}
+        )
+        return change.new_value
+
+    async def heal_player(self, player: Player, amount: int, *, op_id: str | None = None) -> int:
+        value = check_amount(amount)
+        if not isinstance(player, Player):
+            raise ValidationError(f"expected a Player, got {describe(player)}")
+        change = self._apply("current_health", {player.player_id: value}, "healing", op_id)[
+            player.player_id
+        ]
+        player.accept_stats(
+            {"current_health": change.current_health, "max_health": change.max_health}
+        )
+        return change.new_value
+
+    async def apply_health_deltas(
+        self, deltas: Mapping[uuid.UUID | str, int], reason: str = "", *, op_id: str | None = None
+    ) -> dict[uuid.UUID, int]:
+        changes = self._apply("current_health", deltas, reason, op_id)
+        return {pid: c.new_value for pid, c in changes.items()}
+
+
+class InMemoryExperienceRepository(_InMemoryStats):
+    """XP with the configured level curve, and whitelisted stat deltas."""
+
+    @property
+    def level_curve(self) -> LevelCurve:
+        settings = self._owner.settings
+        return LevelCurve(settings.xp_per_level, tuple(settings.level_thresholds))
+
+    async def update_player_xp(
+        self, player_id: uuid.UUID | str, delta: int, reason: str = "", *, op_id: str | None = None
+    ) -> ExperienceChange:
+        pid = as_uuid(player_id, "player_id")
+        return (await self.apply_xp_deltas({pid: check_amount(delta)}, reason, op_id=op_id))[pid]
+
+    async def gain_experience(
+        self, player: Player, amount: int, source: str = "unknown", *, op_id: str | None = None
+    ) -> ExperienceChange:
+        if not isinstance(player, Player):
+            raise ValidationError(f"expected a Player, got {describe(player)}")
+        change = await self.update_player_xp(player.player_id, amount, source, op_id=op_id)
+        player.accept_columns(experience_points=change.new_xp, level=change.new_level)
+        return change
+
+    async def apply_xp_deltas(
+        self, deltas: Mapping[uuid.UUID | str, int], source: str = "", *, op_id: str | None = None
+    ) -> dict[uuid.UUID, ExperienceChange]:
+        if not isinstance(source, str):
+            raise ValidationError("source must be a string")
+        pairs = [
+            (as_uuid(pid, "player_id"), check_amount(d))
+            for pid, d in check_mapping(deltas, "deltas").items()
+        ]
+        key = check_op_id(op_id)
+        if not pairs:
+            return {}
+        request = {"deltas": {str(p): d for p, d in pairs}}
+        recorded = self._claim(key, "xp", request)
+        if recorded is not None:
+            return dict(recorded)
+        missing = [p for p, _ in pairs if p not in self._s.players]
+        if missing:
+            raise NotFoundError("player", ", ".join(str(m) for m in missing))
+        changes: dict[uuid.UUID, ExperienceChange] = {}
+        events: list[Event] = []
+        for pid, amount in pairs:
+            row = self._s.players[pid]
+            old_xp, old_level = row["experience_points"], row["level"]
+            row["experience_points"] = old_xp + amount
+            row["level"] = self.level_curve.level_for(row["experience_points"])
+            change = ExperienceChange(
+                pid, amount, old_xp, row["experience_points"], old_level, row["level"]
+            )
+            changes[pid] = change
+            events.append(
+                PlayerXPAwarded(
+                    player_id=pid,
+                    xp_amount=amount,
+                    old_xp=old_xp,
+                    new_xp=change.new_xp,
+                    old_level=old_level,
+                    new_level=change.new_level,
+                    source=source,
+                )
+            )
+            if change.leveled_up:
+                events.append(
+                    PlayerLeveledUp(player_id=pid, old_level=old_level, new_level=change.new_level)
+                )
+        self._record(key, "xp", request, changes)
+        self._emit(*events)
+        return changes
+
+    async def update_player_stat_field(
+        self,
+        player_id: uuid.UUID | str,
+        field_name: str,
+        delta: int,
+        reason: str = "",
+        *,
+        op_id: str | None = None,
+    ) -> int:
+        field_name = whitelisted_field(field_name)
+        pid = as_uuid(player_id, "player_id")
+        return self._apply(field_name, {pid: check_delta(delta)}, reason, op_id)[pid].new_value
+
+    async def apply_stat_deltas(
+        self,
+        field_name: str,
+        deltas: Mapping[uuid.UUID | str, int],
+        reason: str = "",
+        *,
+        op_id: str | None = None,
+    ) -> dict[uuid.UUID, int]:
+        changes = self._apply(whitelisted_field(field_name), deltas, reason, op_id)
+        return {pid: c.new_value for pid, c in changes.items()}
+
+
+def _item_model(row: dict[str, Any]) -> ItemInstance:
+    return ItemInstance(**copy.deepcopy(row))
+
+
+def _container_model(row: dict[str, Any], items: list[ItemInstance]) -> Container:
+    container = Container(**copy.deepcopy(row))
+    container.set_items(items)
+    return container
+
+
+class InMemoryItemRepository(_Base):
+    """Items with one owner each; moves with the real checks (ownership, lock, capacity)."""
+
+    def _owned(self, owner: Owner) -> list[dict[str, Any]]:
+        rows = [
+            r
+            for r in self._s.items.values()
+            if (r["owner_type"], r["owner_id"]) == (owner.owner_type, owner.owner_id)
+        ]
+        return sorted(
+            rows,
+            key=lambda r: (
+                r["position"] is None,
+                r["position"] or 0,
+                r["created_at"],
+                r["item_instance_id"],
+            ),
+        )
+
+    def _reserve(self, owner: Owner, count: int, *, check_lock: bool) -> int:
+        cid = uuid.UUID(owner.owner_id)
+        container = self._s.containers.get(cid)
+        if container is None:
+            raise NotFoundError("container", cid)
+        if check_lock and container["lock_state"] != "unlocked":
+            raise ContainerLockedError(f"container {cid} is {container['lock_state']}")
+        held = self._owned(owner)
+        if len(held) + count > container["capacity_slots"]:
+            raise ContainerFullError(f"container {cid} has no room for {count} more")
+        return max((r["position"] or 0 for r in held if r["position"] is not None), default=-1) + 1
+
+    async def create_item_instance(
+        self,
+        item_instance_id: str,
+        prototype_id: str,
+        *,
+        owner_type: str = "room",
+        owner_id: str | uuid.UUID | None = None,
+        **fields: Any,
+    ) -> ItemInstance:
+        spec = ItemSpec.parse(
+            {"item_instance_id": item_instance_id, "prototype_id": prototype_id, **fields}
+        )
+        owner = normalize_owner((owner_type, owner_id))
+        if spec.item_instance_id in self._s.items:
+            raise DuplicateError(
+                f"item {spec.item_instance_id} exists", constraint="item_instances_pkey"
+            )
+        return self._insert(spec, owner)
+
+    def _insert(self, spec: ItemSpec, owner: Owner) -> ItemInstance:
+        position = spec.position
+        if owner.owner_type == "container":
+            slot = self._reserve(owner, 1, check_lock=False)
+            position = slot if position is None else position
+        now = self._s.tick()
+        row = spec.row(owner, position)
+        row.update(created_at=now, updated_at=now)
+        self._s.items[spec.item_instance_id] = row
+        self._emit(
+            ItemCreated(
+                item_instance_id=spec.item_instance_id,
+                prototype_id=spec.prototype_id,
+                owner=(owner.owner_type, owner.owner_id),
+            )
+        )
+        return _item_model(row)
+
+    async def ensure_item_instance(
+        self,
+        item_instance_id: str,
+        prototype_id: str,
+        *,
+        owner_type: str = "room",
+        owner_id: str | uuid.UUID | None = None,
+        **fields: Any,
+    ) -> ItemInstance:
+        spec = ItemSpec.parse(
+            {"item_instance_id": item_instance_id, "prototype_id": prototype_id, **fields}
+        )
+        owner = normalize_owner((owner_type, owner_id))
+        existing = self._s.items.get(spec.item_instance_id)
+        return _item_model(existing) if existing else self._insert(spec, owner)
+
+    async def item_instance_exists(self, item_instance_id: str) -> bool:
+        return check_text(item_instance_id, "item_instance_id", max_length=64) in self._s.items
+
+    async def get_item_instance(self, item_instance_id: str) -> ItemInstance | None:
+        row = self._s.items.get(check_text(item_instance_id, "item_instance_id", max_length=64))
+        return None if row is None else _item_model(row)
+
+    async def get_items_by_owner(
+        self, owner_type: str, owner_id: str | uuid.UUID
+    ) -> list[ItemInstance]:
+        return [_item_model(r) for r in self._owned(normalize_owner((owner_type, owner_id)))]
+
+    async def delete_item_instance(self, item_instance_id: str) -> bool:
+        key = check_text(item_instance_id, "item_instance_id", max_length=64)
+        return self._s.items.pop(key, None) is not None
+
+    async def transfer_item(
+        self,
+        item_instance_id: str,
+        *,
+        from_owner: tuple[str, str | uuid.UUID],
+        to_owner: tuple[str, str | uuid.UUID],
+        position: int | None = None,
+        op_id: str | None = None,
+    ) -> TransferResult:
+        return await self.transfer_items(
+            [item_instance_id],
+            from_owner=from_owner,
+            to_owner=to_owner,
+            position=position,
+            op_id=op_id,
+        )
+
+    async def transfer_items(
+        self,
+        item_instance_ids: Sequence[str],
+        *,
+        from_owner: tuple[str, str | uuid.UUID],
+        to_owner: tuple[str, str | uuid.UUID],
+        position: int | None = None,
+        op_id: str | None = None,
+    ) -> TransferResult:
+        ids = [
+            check_text(i, "item_instance_id", max_length=64)
+            for i in check_sequence(item_instance_ids, "item_instance_ids")
+        ]
+        if not ids or len(set(ids)) != len(ids):
+            raise ValidationError("transfer needs at least one item, each given once")
+        source = normalize_owner(from_owner, "from_owner")
+        target = normalize_owner(to_owner, "to_owner")
+        if position is not None and (
+            not isinstance(position, int) or isinstance(position, bool) or position < 0
+        ):
+            raise ValidationError(f"position must be an int >= 0, got {describe(position)}")
+        key = check_op_id(op_id)
+        request = {"items": ids, "from": list(source), "to": list(target), "position": position}
+        recorded = self._claim(key, "transfer", request)
+        if recorded is not None:
+            return TransferResult.from_json(recorded, key or "")
+        slot: int | None = None
+        for container_id in sorted(
+            {o.owner_id for o in (source, target) if o.owner_type == "container"}
+        ):
+            owner = Owner("container", container_id)
+            incoming = len(ids) if owner == target and source != target else 0
+            free = self._reserve(owner, incoming, check_lock=True)
+            if owner == target:
+                slot = free
+        if target.owner_type == "player" and uuid.UUID(target.owner_id) not in self._s.players:
+            raise NotFoundError("player", target.owner_id)
+        for item_id in sorted(ids):
+            row = self._s.items.get(item_id)
+            if row is None:
+                raise NotFoundError("item", item_id)
+            if (row["owner_type"], row["owner_id"]) != source:
+                raise ItemNotOwnedError(item_id, (row["owner_type"], row["owner_id"]))
+        first = position if position is not None else slot
+        positions = [None if first is None else first + i for i in range(len(ids))]
+        for item_id, pos in zip(ids, positions, strict=True):
+            row = self._s.items[item_id]
+            row.update(
+                owner_type=target.owner_type,
+                owner_id=target.owner_id,
+                position=pos,
+                updated_at=self._s.tick(),
+            )
+            self._s.ledger.append(
+                {"item_instance_id": item_id, "from": source, "to": target, "op_id": key}
+            )
+        result = TransferResult(tuple(ids), source, target, tuple(positions), key)
+        self._record(key, "transfer", request, result.to_json())
+        self._emit(
+            ItemsTransferred(
+                item_instance_ids=tuple(ids),
+                from_owner=(source.owner_type, source.owner_id),
+                to_owner=(target.owner_type, target.owner_id),
+                op_id=key,
+            )
+        )
+        return result
+
+
+class InMemoryContainerRepository(_Base):
+    """Containers, corpses and decay, with the real rules."""
+
+    def _view(self, cid: uuid.UUID) -> Container:
+        items = self._owner.items._owned(Owner("container", str(cid)))
+        return _container_model(self._s.containers[cid], [_item_model(r) for r in items])
+
+    async def create_container(
+        self,
+        source_type: str,
+        *,
+        owner_id: uuid.UUID | str | None = None,
+        room_id: str | None = None,
+        entity_id: uuid.UUID | str | None = None,
+        lock_state: str = "unlocked",
+        capacity_slots: int = MAX_CAPACITY_SLOTS,
+        weight_limit: int | None = None,
+        decay_at: datetime | None = None,
+        allowed_roles: Sequence[str] | None = None,
+        metadata: dict[str, Any] | None = None,
+        items: Sequence[Any] | None = None,
+    ) -> Container:
+        if not isinstance(source_type, str) or source_type not in SOURCE_TYPES:
+            raise ValidationError(
+                f"source_type must be one of {SOURCE_TYPES}, got {describe(source_type)}"
+            )
+        if not isinstance(lock_state, str) or lock_state not in LOCK_STATES:
+            raise ValidationError(
+                f"lock_state must be one of {LOCK_STATES}, got {describe(lock_state)}"
+            )
+        if (
+            not isinstance(capacity_slots, int)
+            or isinstance(capacity_slots, bool)
+            or not 1 <= capacity_slots <= MAX_CAPACITY_SLOTS
+        ):
+            raise ValidationError(f"capacity_slots must be an int in 1..{MAX_CAPACITY_SLOTS}")
+        if weight_limit is not None and (
+            not isinstance(weight_limit, int) or isinstance(weight_limit, bool) or weight_limit <= 0
+        ):
+            raise ValidationError("weight_limit must be a positive int")
+        room = None if room_id is None else check_text(room_id, "room_id", max_length=255)
+        entity = None if entity_id is None else as_uuid(entity_id, "entity_id")
+        if source_type in ("environment", "corpse") and room is None:
+            raise ValidationError(f"a {source_type} container needs a room_id")
+        if source_type == "equipment" and entity is None:
+            raise ValidationError("an equipment container needs an entity_id")
+        if metadata is not None and not isinstance(metadata, dict):
+            raise ValidationError(f"metadata must be a dict, got {describe(metadata)}")
+        specs = [ItemSpec.parse(i) for i in check_sequence(items or [], "items")]
+        if len(specs) > capacity_slots:
+            raise ValidationError(f"{len(specs)} items do not fit in {capacity_slots} slots")
+        if len({s.item_instance_id for s in specs}) != len(specs):
+            raise ValidationError("an item id appears twice")
+        if any(s.item_instance_id in self._s.items for s in specs):
+            raise DuplicateError("an item id exists", constraint="item_instances_pkey")
+        cid = uuid.uuid4()
+        self._s.containers[cid] = self._row(
+            cid,
+            source_type,
+            owner_id=None if owner_id is None else as_uuid(owner_id, "owner_id"),
+            room_id=room,
+            entity_id=entity,
+            lock_state=lock_state,
+            capacity_slots=capacity_slots,
+            weight_limit=weight_limit,
+            decay_at=None
+            if decay_at is None
+            else (decay_at if decay_at.tzinfo else decay_at.replace(tzinfo=UTC)),
+            allowed_roles=list(check_sequence(allowed_roles or [], "allowed_roles")),
+            metadata=copy.deepcopy(metadata or {}),
+        )
+        target = Owner("container", str(cid))
+        for n, spec in enumerate(specs):
+            row = spec.row(target, spec.position if spec.position is not None else n)
+            stamp = self._s.tick()
+            row.update(created_at=stamp, updated_at=stamp)
+            self._s.items[spec.item_instance_id] = row
+        self._emit(
+            ContainerCreated(
+                container_id=cid,
+                source_type=source_type,
+                room_id=room,
+                entity_id=entity,
+                item_instance_ids=tuple(s.item_instance_id for s in specs),
+            )
+        )
+        return self._view(cid)
+
+    def _row(self, cid: uuid.UUID, source_type: str, **values: Any) -> dict[str, Any]:
+        now = self._s.tick()
+        return {
+            "container_id": cid,
+            "source_type": source_type,
+            **values,
+            "created_at": now,
+            "updated_at": now,
+        }
+
+    async def get_container(self, container_id: uuid.UUID | str) -> Container | None:
+        cid = as_uuid(container_id, "container_id")
+        return self._view(cid) if cid in self._s.containers else None
+
+    async def require_container(self, container_id: uuid.UUID | str) -> Container:
+        found = await self.get_container(container_id)
+        if found is None:
+            raise NotFoundError("container", container_id)
+        return found
+
+    async def get_containers_by_room_id(self, room_id: str) -> list[Container]:
+        check_text(room_id, "room_id", max_length=255)
+        return [self._view(c) for c, row in self._ordered() if row["room_id"] == room_id]
+
+    async def get_containers_by_entity_id(self, entity_id: uuid.UUID | str) -> list[Container]:
+        eid = as_uuid(entity_id, "entity_id")
+        return [self._view(c) for c, row in self._ordered() if row["entity_id"] == eid]
+
+    def _ordered(self) -> list[tuple[uuid.UUID, dict[str, Any]]]:
+        return sorted(self._s.containers.items(), key=lambda kv: (kv[1]["created_at"], kv[0]))
+
+    async def update_container(
+        self,
+        container_id: uuid.UUID | str,
+        *,
+        lock_state: str | None = None,
+        metadata: dict[str, Any] | None = None,
+    ) -> Container:
+        cid = as_uuid(container_id, "container_id")
+        if lock_state is None and metadata is None:
+            raise ValidationError("update_container needs lock_state and/or metadata")
+        if lock_state is not None and lock_state not in LOCK_STATES:
+            raise ValidationError(f"lock_state must be one of {LOCK_STATES}")
+        if metadata is not None and not isinstance(metadata, dict):
+            raise ValidationError("metadata must be a dict")
+        row = self._s.containers.get(cid)
+        if row is None:
+            raise NotFoundError("container", cid)
+        changed = []
+        if lock_state is not None:
+            row["lock_state"] = lock_state
+            changed.append("lock_state")
+        if metadata is not None:
+            row["metadata"] = copy.deepcopy(metadata)
+            changed.append("metadata")
+        self._emit(ContainerUpdated(container_id=cid, fields=tuple(changed)))
+        return self._view(cid)
+
+    async def get_decayed_containers(self, current_time: datetime | None = None) -> list[Container]:
+        now = current_time or datetime.now(UTC)
+        due = [
+            (row["decay_at"], cid)
+            for cid, row in self._s.containers.items()
+            if row["decay_at"] is not None and row["decay_at"] <= now
+        ]
+        return [self._view(cid) for _, cid in sorted(due)]
+
+    async def delete_container(
+        self, container_id: uuid.UUID | str, *, contents: Any = "drop"
+    ) -> bool:
+        return self._remove(as_uuid(container_id, "container_id"), contents, decayed=False)
+
+    async def remove_decayed_containers(
+        self, current_time: datetime | None = None, *, contents: Any = "drop"
+    ) -> list[uuid.UUID]:
+        removed = []
+        for container in await self.get_decayed_containers(current_time):
+            try:
+                if self._remove(container.container_id, contents, decayed=True):
+                    removed.append(container.container_id)
+            except ValidationError:
+                continue
+        return removed
+
+    def _remove(self, cid: uuid.UUID, contents: Any, *, decayed: bool) -> bool:
+        if contents not in ("drop", "delete"):
+            raise ValidationError(f"contents must be 'drop' or 'delete', got {describe(contents)}")
+        row = self._s.containers.get(cid)
+        if row is None:
+            return False
+        held = self._owner.items._owned(Owner("container", str(cid)))
+        ids = sorted(r["item_instance_id"] for r in held)
+        if ids and contents == "drop" and row["room_id"] is None:
+            raise ValidationError(f"container {cid} has no room to drop its items into")
+        for item_id in ids:
+            if contents == "drop":
+                self._s.items[item_id].update(
+                    owner_type="room", owner_id=row["room_id"], position=None
+                )
+            else:
+                del self._s.items[item_id]
+        del self._s.containers[cid]
+        self._emit(
+            ContainerRemoved(
+                container_id=cid,
+                source_type=row["source_type"],
+                room_id=row["room_id"],
+                item_instance_ids=tuple(ids),
+                contents=contents,
+                decayed=decayed,
+            )
+        )
+        return True
+
+    async def create_corpse(
+        self,
+        player_id: uuid.UUID | str,
+        room_id: str,
+        *,
+        decay_after: timedelta = timedelta(hours=1),
+        grace_period: timedelta = timedelta(seconds=300),
+    ) -> Container:
+        pid = as_uuid(player_id, "player_id")
+        room = check_text(room_id, "room_id", max_length=255)
+        for value, what in ((decay_after, "decay_after"), (grace_period, "grace_period")):
+            if not isinstance(value, timedelta) or value < timedelta(0):
+                raise ValidationError(f"{what} must be a non-negative timedelta")
+        player = self._s.players.get(pid)
+        if player is None:
+            raise NotFoundError("player", pid)
+        now = datetime.now(UTC)
+        cid = uuid.uuid4()
+        self._s.containers[cid] = self._row(
+            cid,
+            "corpse",
+            owner_id=pid,
+            room_id=room,
+            entity_id=None,
+            lock_state="unlocked",
+            capacity_slots=MAX_CAPACITY_SLOTS,
+            weight_limit=None,
+            decay_at=now + decay_after,
+            allowed_roles=[],
+            metadata={
+                "grace_period_seconds": int(grace_period.total_seconds()),
+                "grace_period_start": now.isoformat(),
+                "player_name": player["name"],
+                "death_timestamp": now.isoformat(),
+            },
+        )
+        held = [r["item_instance_id"] for r in self._owner.items._owned(Owner("player", str(pid)))]
+        inside, spilled = held[:MAX_CAPACITY_SLOTS], held[MAX_CAPACITY_SLOTS:]
+        for n, item_id in enumerate(inside):
+            self._s.items[item_id].update(owner_type="container", owner_id=str(cid), position=n)
+        for item_id in spilled:
+            self._s.items[item_id].update(owner_type="room", owner_id=room, position=None)
+        self._emit(
+            CorpseCreated(
+                container_id=cid,
+                player_id=pid,
+                room_id=room,
+                item_instance_ids=tuple(inside),
+                spilled_item_ids=tuple(spilled),
+                decay_at=now + decay_after,
+            )
+        )
+        return self._view(cid)
+
+
+def _init_models_once() -> None:
+    """Let model instances be built with no database and no Tortoise init (pure unit tests).
+
+    Tortoise sets up relation attributes (such as ``Player.profession_id``) when it
+    initialises the models app; this does that without any connection.
+    """
+    global _MODELS_READY
+    if not _MODELS_READY:
+        from tortoise import Tortoise
+
+        Tortoise.init_models(["models"], "models")
+        _MODELS_READY = True
+
+
+_MODELS_READY = False
+
+
+class InMemoryPersistence:
+    """An in-memory stand-in for :class:`~persistence.AsyncPersistenceLayer`.
+
+    Same repository attributes, same ``transaction()`` (all-or-nothing: the store is restored
+    on an exception, and events wait for the end of the block), same events.
+
+    Args:
+        settings: Health floor, fallback room and level curve come from here.
+        event_bus: Receives the events, as with the real layer.
+    """
+
+    def __init__(
+        self, settings: PersistenceSettings | None = None, *, event_bus: EventBus | None = None
+    ) -> None:
+        _init_models_once()
+        self.settings = settings or PersistenceSettings(fallback_room_id=DEFAULT_FALLBACK_ROOM_ID)
+        self.event_bus: EventBus = event_bus if event_bus is not None else NullEventBus()
+        self.events = EventOutbox(self.event_bus)
+        self._store = _Store()
+        self.rooms = InMemoryRoomRepository(self)
+        self.players = InMemoryPlayerRepository(self)
+        self.professions = InMemoryProfessionRepository(self)
+        self.health = InMemoryHealthRepository(self)
+        self.experience = InMemoryExperienceRepository(self)
+        self.items = InMemoryItemRepository(self)
+        self.containers = InMemoryContainerRepository(self)
+
+    async def start(self) -> None:
+        """Load the room cache, as the real layer does."""
+        await self.rooms.load()
+
+    async def close(self) -> None:
+        """Nothing to release."""
+
+    async def __aenter__(self) -> InMemoryPersistence:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[None]:
+        """All or nothing: the store is restored if the block raises."""
+        saved = copy.deepcopy(self._store)
+        with self.events.collect() as events:
+            try:
+                yield
+            except BaseException:
+                self._store = saved
+                raise
+        self.events.release(events)
+
+    async def seed_world(self, folder: Path | None = None) -> None:
+        """Load a world folder (the sample world by default) with the real loader's checks."""
+        rooms, professions = read_world(folder or sample_world_path())
+        for room in rooms:
+            self._store.rooms[room.room_id] = room.model_dump()
+        for profession in professions:
+            self._store.professions[profession.id] = profession.model_dump()
+        await self.rooms.reload()
+
+    def add_room(self, room_id: str, name: str = "", **fields: Any) -> None:
+        """Put a room in the store (call ``await rooms.reload()`` to cache it)."""
+        self._store.rooms[room_id] = {
+            "room_id": room_id,
+            "name": name or room_id,
+            "description": fields.get("description", ""),
+            "plane": fields.get("plane", "earth"),
+            "zone": fields.get("zone", "test"),
+            "sub_zone": fields.get("sub_zone", "test"),
+            "exits": dict(fields.get("exits", {})),
+            "attributes": dict(fields.get("attributes", {})),
+        }
+
+    def add_profession(self, profession_id: int, name: str, **fields: Any) -> None:
+        """Put a profession in the store."""
+        self._store.professions[profession_id] = {
+            "id": profession_id,
+            "name": name,
+            "description": fields.get("description", ""),
+            "flavor_text": fields.get("flavor_text", ""),
+            "stat_requirements": dict(fields.get("stat_requirements", {})),
+            "mechanical_effects": dict(fields.get("mechanical_effects", {})),
+            "is_available": fields.get("is_available", True),
+        }
+
+
+if TYPE_CHECKING:
+    from persistence.facade import AsyncPersistenceLayer
+    from persistence.protocols import PersistenceProtocol
+
+    def _both_satisfy_the_protocols(
+        memory: InMemoryPersistence, layer: AsyncPersistenceLayer
+    ) -> list[PersistenceProtocol]:
+        """Checked by mypy (strict): the twins and the real layer are interchangeable."""
+        return [memory, layer]

@@ -1,0 +1,164 @@
+"""One scenario, run against the in-memory twins and the real repositories: same results.
+
+This is what makes the twins trustworthy for unit tests of game code: every outcome below
+(values, errors, inventories, container contents, events) must be identical.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import pytest
+
+from persistence.errors import PersistenceError
+from persistence.facade import AsyncPersistenceLayer
+from persistence.protocols import PersistenceProtocol
+from persistence.testing import InMemoryPersistence, RecordingEventBus, make_player
+
+pytestmark = pytest.mark.integration
+
+FOYER = "earth_arkhamcity_sanitarium_room_foyer_001"
+HALL = "earth_arkhamcity_sanitarium_room_hallway_001"
+A = uuid.UUID(int=1)
+B = uuid.UUID(int=2)
+
+
+async def outcome(call: Any) -> Any:
+    """The value of a call, or the name of the package error it raised."""
+    try:
+        return await call
+    except PersistenceError as exc:
+        return type(exc).__name__
+
+
+async def scenario(p: PersistenceProtocol, bus: RecordingEventBus) -> list[Any]:
+    out: list[Any] = []
+    alice = make_player("Alice", player_id=A, user_id=A)
+    bob = make_player(
+        "Bob", player_id=B, user_id=B, stats={"max_health": 150, "current_health": 150}
+    )
+    out.append(await outcome(p.players.save_players([alice, bob])))
+    out.append(await outcome(p.players.save_player(make_player("ALICE"))))
+    out.append((await p.players.require_player(A)).name)
+    out.append([x.name for x in await p.players.list_players()])
+    # health, xp, stats, batches, op_ids
+    out.append(await outcome(p.health.update_player_health(A, -30, "trap")))
+    out.append(await outcome(p.health.damage_player(bob, 200, "fire")))
+    out.append(bob.stats.current_health)
+    out.append(await outcome(p.health.heal_player(alice, 500)))
+    out.append(await outcome(p.health.heal_player(alice, -1)))
+    change = await p.experience.update_player_xp(A, 250, "quest")
+    out.append((change.old_xp, change.new_xp, change.old_level, change.new_level))
+    out.append((await p.experience.gain_experience(bob, 99)).new_level)
+    out.append(await outcome(p.experience.update_player_stat_field(A, "fear", 150)))
+    out.append(await outcome(p.experience.update_player_stat_field(A, "max_health", -60)))
+    out.append(await outcome(p.experience.update_player_stat_field(A, "position", 1)))
+    out.append(await outcome(p.experience.update_player_stat_field(A, "fear'; --", 1)))
+    out.append(await outcome(p.health.apply_health_deltas({A: -10, B: 20}, "area")))
+    out.append(await outcome(p.health.apply_health_deltas({A: -10, uuid.UUID(int=9): 1})))
+    out.append(await outcome(p.health.update_player_health(A, -5, op_id="op-1")))
+    out.append(await outcome(p.health.update_player_health(A, -5, op_id="op-1")))
+    out.append(await outcome(p.health.update_player_health(A, -6, op_id="op-1")))
+    # saves: changed fields only, compare-and-set
+    loaded = await p.players.require_player(A)
+    await p.health.update_player_health(A, -1)
+    loaded.current_room_id = HALL
+    out.append(await outcome(p.players.save_player(loaded)))
+    fresh = await p.players.require_player(A)
+    out.append((fresh.current_room_id, fresh.stats.current_health))
+    stale = await p.players.require_player(A)
+    await p.health.update_player_health(A, -1)
+    stale.stats.current_health = 10
+    out.append(await outcome(p.players.save_player(stale)))
+    # items and containers
+    for n in range(3):
+        await p.items.create_item_instance(
+            f"a-{n}", "coin", owner_type="player", owner_id=str(A), position=n
+        )
+    chest = await p.containers.create_container(
+        "environment",
+        room_id=FOYER,
+        capacity_slots=2,
+        items=[{"item_instance_id": "c-0", "prototype_id": "gem"}],
+    )
+    cid = str(chest.container_id)
+    out.append(await outcome(p.items.create_item_instance("a-0", "coin", owner_id=FOYER)))
+    moved = await p.items.transfer_item(
+        "a-0", from_owner=("player", A), to_owner=("container", cid)
+    )
+    out.append(moved.positions)
+    out.append(
+        await outcome(
+            p.items.transfer_item("a-1", from_owner=("player", A), to_owner=("container", cid))
+        )
+    )
+    out.append(
+        await outcome(
+            p.items.transfer_item("a-1", from_owner=("player", B), to_owner=("room", FOYER))
+        )
+    )
+    out.append([i.item_instance_id for i in (await p.containers.require_container(cid)).items])
+    await p.containers.update_container(cid, lock_state="locked")
+    out.append(
+        await outcome(
+            p.items.transfer_item("c-0", from_owner=("container", cid), to_owner=("player", B))
+        )
+    )
+    out.append(
+        await outcome(
+            p.items.transfer_items(
+                ["a-1", "a-2"], from_owner=("player", A), to_owner=("player", B), op_id="give"
+            )
+        )
+    )
+    out.append(
+        await outcome(
+            p.items.transfer_items(
+                ["a-1", "a-2"], from_owner=("player", A), to_owner=("player", B), op_id="give"
+            )
+        )
+    )
+    out.append([i.item_instance_id for i in await p.items.get_items_by_owner("player", B)])
+    # corpse and decay
+    corpse = await p.containers.create_corpse(B, HALL)
+    out.append((corpse.source_type, corpse.room_id, [i.item_instance_id for i in corpse.items]))
+    out.append(await p.items.get_items_by_owner("player", B))
+    await p.containers.update_container(cid, lock_state="unlocked")
+    out.append(await p.containers.delete_container(corpse.container_id))
+    out.append(sorted(i.item_instance_id for i in await p.items.get_items_by_owner("room", HALL)))
+    out.append(await p.containers.delete_container(corpse.container_id))
+    # the room fix
+    lost = make_player("Lost", current_room_id="earth_nowhere_room_001")
+    await p.players.save_player(lost)
+    out.append(await p.players.validate_and_fix_player_room(lost))
+    out.append(lost.current_room_id)
+    # a transaction that fails leaves nothing behind
+    try:
+        async with p.transaction():
+            await p.health.update_player_health(A, -1)
+            await p.items.create_item_instance("ghost", "coin", owner_id=FOYER)
+            raise RuntimeError("abort")
+    except RuntimeError:
+        pass
+    out.append(await p.items.item_instance_exists("ghost"))
+    out.append((await p.players.require_player(A)).stats.current_health)
+    out.append([type(e).__name__ for e in bus.published])
+    return out
+
+
+async def test_twins_and_real_repositories_agree(
+    mud_layer: AsyncPersistenceLayer, mud_event_bus: RecordingEventBus
+) -> None:
+    await mud_layer.seed_world()
+    mud_event_bus.published.clear()
+    real = await scenario(mud_layer, mud_event_bus)
+
+    twin_bus = RecordingEventBus()
+    async with InMemoryPersistence(event_bus=twin_bus) as memory:
+        await memory.seed_world()
+        twin = await scenario(memory, twin_bus)
+
+    assert len(real) == len(twin)
+    for step, (got_real, got_twin) in enumerate(zip(real, twin, strict=True)):
+        assert got_real == got_twin, f"step {step}: real {got_real!r} != twin {got_twin!r}"
