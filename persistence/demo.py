@@ -41,7 +41,7 @@ from persistence.events import Event, InProcessEventBus, PlayerHPUpdated
 from persistence.facade import AsyncPersistenceLayer
 from persistence.settings import PersistenceSettings
 
-__all__ = ["DemoReport", "run_demo"]
+__all__ = ["DemoReport", "run_demo", "steps_form_one_walk"]
 
 _ROOM_PREFIX = "earth_arkhamcity_demo_room_arena"
 _EXPECTED = (ItemNotOwnedError, ContainerFullError, ContainerLockedError, NotFoundError)
@@ -338,7 +338,9 @@ async def _audit(
     for row in rows:
         steps = hp_steps.get(row["player_id"], [])
         clamps = all(new == max(floor, min(m, old + d)) for old, new, d, m in steps)
-        if not clamps or not _chains([(old, new) for old, new, _, _ in steps], 100, row["hp"]):
+        if not clamps or not steps_form_one_walk(
+            [(old, new) for old, new, _, _ in steps], 100, row["hp"]
+        ):
             wrong += 1
     report.invariants["HP equals the clamped result of the applied deltas"] = (
         wrong == 0,
@@ -384,7 +386,13 @@ async def _audit(
     )
 
 
-def _chains(steps: list[tuple[int, int]], start: int, final: int) -> bool:
+def steps_form_one_walk(steps: list[tuple[int, int]], start: int, final: int) -> bool:
+    """Whether (old, new) steps of one value chain into a single walk from start to final.
+
+    Concurrent updates of one row are serialised by its lock, so the steps each reported
+    (old, new) must be orderable into one walk (an Eulerian trail) that ends at the value
+    stored. A lost update breaks the chain.
+    """
     if not steps:
         return start == final
     balance: Counter[int] = Counter()

@@ -40,14 +40,7 @@ class BaseRepository:
 
     async def _fetch(self, sql: str, args: list[Any]) -> list[Row]:
         """Run a read; retried on transient errors outside a transaction."""
-        try:
-            return await self._db.fetch(sql, args)
-        except PersistenceError as exc:
-            if self._db.in_transaction:
-                raise
-            return await self._retry.retry_after(
-                exc, lambda: self._db.fetch(sql, args), idempotent=True
-            )
+        return await self._write(sql, args, idempotent=True)
 
     async def _write(self, sql: str, args: list[Any], *, idempotent: bool = False) -> list[Row]:
         """Run a write; retried only if idempotent or certainly not applied."""

@@ -12,6 +12,7 @@ import json
 import logging
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final, Literal
 
@@ -30,7 +31,7 @@ from persistence.repositories.item import (
 )
 from persistence.validation import check_sequence
 
-__all__ = ["CONTAINER_COLUMNS", "ContainerRepository", "ContentsPolicy"]
+__all__ = ["CONTAINER_COLUMNS", "ContainerRepository", "ContainerSpec", "ContentsPolicy"]
 
 log = logging.getLogger(__name__)
 
@@ -139,6 +140,93 @@ def _contents(value: object) -> ContentsPolicy:
     raise ValidationError(f"contents must be 'drop' or 'delete', got {describe(value)}")
 
 
+@dataclass(frozen=True)
+class ContainerSpec:
+    """A new container's arguments, checked and normalised before any SQL.
+
+    The in-memory twins use the same checks, so both refuse the same input the same way.
+    """
+
+    source_type: str
+    owner_id: uuid.UUID | None
+    room_id: str | None
+    entity_id: uuid.UUID | None
+    lock_state: str
+    capacity_slots: int
+    weight_limit: int | None
+    decay_at: datetime | None
+    allowed_roles: tuple[str, ...]
+    metadata: dict[str, Any]
+    items: tuple[ItemSpec, ...]
+
+    @classmethod
+    def parse(
+        cls,
+        source_type: object,
+        *,
+        owner_id: object = None,
+        room_id: object = None,
+        entity_id: object = None,
+        lock_state: object = "unlocked",
+        capacity_slots: object = MAX_CAPACITY_SLOTS,
+        weight_limit: object = None,
+        decay_at: object = None,
+        allowed_roles: object = None,
+        metadata: object = None,
+        items: object = None,
+    ) -> ContainerSpec:
+        """Check everything; raise ``ValidationError`` for the first problem found."""
+        kind = _check_enum(source_type, SOURCE_TYPES, "source_type")
+        lock = _check_enum(lock_state, LOCK_STATES, "lock_state")
+        if (
+            not isinstance(capacity_slots, int)
+            or isinstance(capacity_slots, bool)
+            or not (1 <= capacity_slots <= MAX_CAPACITY_SLOTS)
+        ):
+            raise ValidationError(
+                f"capacity_slots must be an int in 1..{MAX_CAPACITY_SLOTS}, "
+                f"got {describe(capacity_slots)}"
+            )
+        if weight_limit is not None and (
+            not isinstance(weight_limit, int) or isinstance(weight_limit, bool) or weight_limit <= 0
+        ):
+            raise ValidationError(
+                f"weight_limit must be a positive int, got {describe(weight_limit)}"
+            )
+        room = None if room_id is None else _room(room_id)
+        entity = None if entity_id is None else as_uuid(entity_id, "entity_id")
+        owner = None if owner_id is None else as_uuid(owner_id, "owner_id")
+        if kind in ("environment", "corpse") and room is None:
+            raise ValidationError(f"a {kind} container needs a room_id")
+        if kind == "equipment" and entity is None:
+            raise ValidationError("an equipment container needs an entity_id")
+        roles = tuple(check_sequence(allowed_roles or [], "allowed_roles"))
+        if not all(isinstance(r, str) for r in roles):
+            raise ValidationError("allowed_roles must be strings")
+        meta = {} if metadata is None else metadata
+        if not isinstance(meta, dict):
+            raise ValidationError(f"metadata must be a dict, got {describe(meta)}")
+        _json_object(meta, "metadata")  # serialisable as JSON
+        specs = tuple(ItemSpec.parse(item) for item in check_sequence(items or [], "items"))
+        if len(specs) > capacity_slots:
+            raise ValidationError(f"{len(specs)} items do not fit in {capacity_slots} slots")
+        if len({s.item_instance_id for s in specs}) != len(specs):
+            raise ValidationError("an item id appears twice")
+        return cls(
+            source_type=kind,
+            owner_id=owner,
+            room_id=room,
+            entity_id=entity,
+            lock_state=lock,
+            capacity_slots=capacity_slots,
+            weight_limit=weight_limit if isinstance(weight_limit, int) else None,
+            decay_at=_aware(decay_at, "decay_at"),
+            allowed_roles=roles,
+            metadata=dict(meta),
+            items=specs,
+        )
+
+
 class ContainerRepository(BaseRepository):
     """Containers and their contents; reads are typed ``Container`` models with ``items``."""
 
@@ -167,51 +255,33 @@ class ContainerRepository(BaseRepository):
                 a missing room_id (environment, corpse) or entity_id (equipment); before SQL.
             DuplicateError: An item id already exists; nothing was created.
         """
-        kind = _check_enum(source_type, SOURCE_TYPES, "source_type")
-        lock = _check_enum(lock_state, LOCK_STATES, "lock_state")
-        if (
-            not isinstance(capacity_slots, int)
-            or isinstance(capacity_slots, bool)
-            or not (1 <= capacity_slots <= MAX_CAPACITY_SLOTS)
-        ):
-            raise ValidationError(
-                f"capacity_slots must be an int in 1..{MAX_CAPACITY_SLOTS}, "
-                f"got {describe(capacity_slots)}"
-            )
-        if weight_limit is not None and (
-            not isinstance(weight_limit, int) or isinstance(weight_limit, bool) or weight_limit <= 0
-        ):
-            raise ValidationError(
-                f"weight_limit must be a positive int, got {describe(weight_limit)}"
-            )
-        room = None if room_id is None else _room(room_id)
-        entity = None if entity_id is None else as_uuid(entity_id, "entity_id")
-        owner = None if owner_id is None else as_uuid(owner_id, "owner_id")
-        if kind in ("environment", "corpse") and room is None:
-            raise ValidationError(f"a {kind} container needs a room_id")
-        if kind == "equipment" and entity is None:
-            raise ValidationError("an equipment container needs an entity_id")
-        roles = list(check_sequence(allowed_roles or [], "allowed_roles"))
-        if not all(isinstance(r, str) for r in roles):
-            raise ValidationError("allowed_roles must be strings")
-        specs = [ItemSpec.parse(item) for item in check_sequence(items or [], "items")]
-        if len(specs) > capacity_slots:
-            raise ValidationError(f"{len(specs)} items do not fit in {capacity_slots} slots")
-        if len({s.item_instance_id for s in specs}) != len(specs):
-            raise ValidationError("an item id appears twice")
+        spec = ContainerSpec.parse(
+            source_type,
+            owner_id=owner_id,
+            room_id=room_id,
+            entity_id=entity_id,
+            lock_state=lock_state,
+            capacity_slots=capacity_slots,
+            weight_limit=weight_limit,
+            decay_at=decay_at,
+            allowed_roles=allowed_roles,
+            metadata=metadata,
+            items=items,
+        )
+        kind, room, entity, specs = spec.source_type, spec.room_id, spec.entity_id, spec.items
         container_id = uuid.uuid4()
         args = [
             container_id,
             kind,
-            owner,
+            spec.owner_id,
             room,
             entity,
-            lock,
-            capacity_slots,
-            weight_limit,
-            _aware(decay_at, "decay_at"),
-            json.dumps(roles),
-            _json_object(metadata or {}, "metadata"),
+            spec.lock_state,
+            spec.capacity_slots,
+            spec.weight_limit,
+            spec.decay_at,
+            json.dumps(list(spec.allowed_roles)),
+            json.dumps(spec.metadata),
         ]
         target = Owner("container", str(container_id))
         payload = json.dumps(

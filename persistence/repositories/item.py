@@ -41,6 +41,7 @@ __all__ = [
     "ItemRepository",
     "ItemSpec",
     "Owner",
+    "TransferRequest",
     "TransferResult",
     "items_from_rows",
     "normalize_owner",
@@ -239,6 +240,47 @@ def _item_id(value: object) -> str:
     return check_text(value, "item_instance_id", max_length=64)
 
 
+@dataclass(frozen=True)
+class TransferRequest:
+    """A move's arguments, checked and normalised before any SQL (shared with the twins)."""
+
+    item_ids: tuple[str, ...]
+    source: Owner
+    target: Owner
+    position: int | None
+    op_id: str | None
+
+    @classmethod
+    def parse(
+        cls,
+        item_instance_ids: object,
+        from_owner: object,
+        to_owner: object,
+        position: object = None,
+        op_id: object = None,
+    ) -> TransferRequest:
+        """Check everything; raise ``ValidationError`` for the first problem found."""
+        ids = tuple(_item_id(i) for i in check_sequence(item_instance_ids, "item_instance_ids"))
+        if not ids or len(set(ids)) != len(ids):
+            raise ValidationError("transfer needs at least one item, each given once")
+        source = normalize_owner(from_owner, "from_owner")
+        target = normalize_owner(to_owner, "to_owner")
+        if position is not None and (
+            not isinstance(position, int) or isinstance(position, bool) or position < 0
+        ):
+            raise ValidationError(f"position must be an int >= 0, got {describe(position)}")
+        return cls(ids, source, target, position, check_op_id(op_id))
+
+    def request(self) -> dict[str, Any]:
+        """What an op_id records, to recognise a repeat of the same move."""
+        return {
+            "items": list(self.item_ids),
+            "from": list(self.source),
+            "to": list(self.target),
+            "position": self.position,
+        }
+
+
 class ItemRepository(BaseRepository):
     """Item instances: create, ensure, read, move."""
 
@@ -429,17 +471,9 @@ class ItemRepository(BaseRepository):
             OperationReusedError: ``op_id`` was used before for a different move.
             ValidationError: Malformed arguments, before any SQL.
         """
-        ids = [_item_id(i) for i in check_sequence(item_instance_ids, "item_instance_ids")]
-        if not ids or len(set(ids)) != len(ids):
-            raise ValidationError("transfer needs at least one item, each given once")
-        source = normalize_owner(from_owner, "from_owner")
-        target = normalize_owner(to_owner, "to_owner")
-        if position is not None and (
-            not isinstance(position, int) or isinstance(position, bool) or position < 0
-        ):
-            raise ValidationError(f"position must be an int >= 0, got {describe(position)}")
-        key = check_op_id(op_id)
-        request = {"items": ids, "from": list(source), "to": list(target), "position": position}
+        move = TransferRequest.parse(item_instance_ids, from_owner, to_owner, position, op_id)
+        ids, source, target, key = list(move.item_ids), move.source, move.target, move.op_id
+        request = move.request()
 
         async def attempt() -> TransferResult:
             async with self._db.transaction() as conn:

@@ -18,7 +18,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from models.container import LOCK_STATES, MAX_CAPACITY_SLOTS, SOURCE_TYPES, Container
+from models.container import LOCK_STATES, MAX_CAPACITY_SLOTS, Container
 from models.item import ItemInstance
 from models.player import Player
 from models.profession import Profession
@@ -57,8 +57,15 @@ from persistence.events import (
 )
 from persistence.operations import check_op_id
 from persistence.repositories.atomic import StatChange, _event
+from persistence.repositories.container import ContainerSpec
 from persistence.repositories.experience import ExperienceChange
-from persistence.repositories.item import ItemSpec, Owner, TransferResult, normalize_owner
+from persistence.repositories.item import (
+    ItemSpec,
+    Owner,
+    TransferRequest,
+    TransferResult,
+    normalize_owner,
+)
 from persistence.repositories.player import _COLUMN_TYPES, _full_doc, _SaveRow, validate_player
 from persistence.settings import DEFAULT_FALLBACK_ROOM_ID, PersistenceSettings
 from persistence.stats import LevelCurve, check_amount, check_delta, field_bounds, whitelisted_field
@@ -701,20 +708,9 @@ class InMemoryItemRepository(_Base):
         position: int | None = None,
         op_id: str | None = None,
     ) -> TransferResult:
-        ids = [
-            check_text(i, "item_instance_id", max_length=64)
-            for i in check_sequence(item_instance_ids, "item_instance_ids")
-        ]
-        if not ids or len(set(ids)) != len(ids):
-            raise ValidationError("transfer needs at least one item, each given once")
-        source = normalize_owner(from_owner, "from_owner")
-        target = normalize_owner(to_owner, "to_owner")
-        if position is not None and (
-            not isinstance(position, int) or isinstance(position, bool) or position < 0
-        ):
-            raise ValidationError(f"position must be an int >= 0, got {describe(position)}")
-        key = check_op_id(op_id)
-        request = {"items": ids, "from": list(source), "to": list(target), "position": position}
+        move = TransferRequest.parse(item_instance_ids, from_owner, to_owner, position, op_id)
+        ids, source, target, key = list(move.item_ids), move.source, move.target, move.op_id
+        request = move.request()
         recorded = self._claim(key, "transfer", request)
         if recorded is not None:
             return TransferResult.from_json(recorded, key or "")
@@ -783,67 +779,48 @@ class InMemoryContainerRepository(_Base):
         metadata: dict[str, Any] | None = None,
         items: Sequence[Any] | None = None,
     ) -> Container:
-        if not isinstance(source_type, str) or source_type not in SOURCE_TYPES:
-            raise ValidationError(
-                f"source_type must be one of {SOURCE_TYPES}, got {describe(source_type)}"
-            )
-        if not isinstance(lock_state, str) or lock_state not in LOCK_STATES:
-            raise ValidationError(
-                f"lock_state must be one of {LOCK_STATES}, got {describe(lock_state)}"
-            )
-        if (
-            not isinstance(capacity_slots, int)
-            or isinstance(capacity_slots, bool)
-            or not 1 <= capacity_slots <= MAX_CAPACITY_SLOTS
-        ):
-            raise ValidationError(f"capacity_slots must be an int in 1..{MAX_CAPACITY_SLOTS}")
-        if weight_limit is not None and (
-            not isinstance(weight_limit, int) or isinstance(weight_limit, bool) or weight_limit <= 0
-        ):
-            raise ValidationError("weight_limit must be a positive int")
-        room = None if room_id is None else check_text(room_id, "room_id", max_length=255)
-        entity = None if entity_id is None else as_uuid(entity_id, "entity_id")
-        if source_type in ("environment", "corpse") and room is None:
-            raise ValidationError(f"a {source_type} container needs a room_id")
-        if source_type == "equipment" and entity is None:
-            raise ValidationError("an equipment container needs an entity_id")
-        if metadata is not None and not isinstance(metadata, dict):
-            raise ValidationError(f"metadata must be a dict, got {describe(metadata)}")
-        specs = [ItemSpec.parse(i) for i in check_sequence(items or [], "items")]
-        if len(specs) > capacity_slots:
-            raise ValidationError(f"{len(specs)} items do not fit in {capacity_slots} slots")
-        if len({s.item_instance_id for s in specs}) != len(specs):
-            raise ValidationError("an item id appears twice")
+        spec = ContainerSpec.parse(
+            source_type,
+            owner_id=owner_id,
+            room_id=room_id,
+            entity_id=entity_id,
+            lock_state=lock_state,
+            capacity_slots=capacity_slots,
+            weight_limit=weight_limit,
+            decay_at=decay_at,
+            allowed_roles=allowed_roles,
+            metadata=metadata,
+            items=items,
+        )
+        specs = spec.items
         if any(s.item_instance_id in self._s.items for s in specs):
             raise DuplicateError("an item id exists", constraint="item_instances_pkey")
         cid = uuid.uuid4()
         self._s.containers[cid] = self._row(
             cid,
-            source_type,
-            owner_id=None if owner_id is None else as_uuid(owner_id, "owner_id"),
-            room_id=room,
-            entity_id=entity,
-            lock_state=lock_state,
-            capacity_slots=capacity_slots,
-            weight_limit=weight_limit,
-            decay_at=None
-            if decay_at is None
-            else (decay_at if decay_at.tzinfo else decay_at.replace(tzinfo=UTC)),
-            allowed_roles=list(check_sequence(allowed_roles or [], "allowed_roles")),
-            metadata=copy.deepcopy(metadata or {}),
+            spec.source_type,
+            owner_id=spec.owner_id,
+            room_id=spec.room_id,
+            entity_id=spec.entity_id,
+            lock_state=spec.lock_state,
+            capacity_slots=spec.capacity_slots,
+            weight_limit=spec.weight_limit,
+            decay_at=spec.decay_at,
+            allowed_roles=list(spec.allowed_roles),
+            metadata=copy.deepcopy(spec.metadata),
         )
         target = Owner("container", str(cid))
-        for n, spec in enumerate(specs):
-            row = spec.row(target, spec.position if spec.position is not None else n)
+        for n, item in enumerate(specs):
+            row = item.row(target, item.position if item.position is not None else n)
             stamp = self._s.tick()
             row.update(created_at=stamp, updated_at=stamp)
-            self._s.items[spec.item_instance_id] = row
+            self._s.items[item.item_instance_id] = row
         self._emit(
             ContainerCreated(
                 container_id=cid,
-                source_type=source_type,
-                room_id=room,
-                entity_id=entity,
+                source_type=spec.source_type,
+                room_id=spec.room_id,
+                entity_id=spec.entity_id,
                 item_instance_ids=tuple(s.item_instance_id for s in specs),
             )
         )

@@ -13,12 +13,13 @@ from __future__ import annotations
 import asyncio
 import random
 import uuid
-from collections import Counter, defaultdict
+from collections import defaultdict
 from typing import Any
 
 import asyncpg
 import pytest
 
+from persistence.demo import steps_form_one_walk
 from persistence.errors import StaleDataError
 from persistence.events import PlayerHPUpdated, PlayerStatUpdated
 from persistence.facade import AsyncPersistenceLayer
@@ -34,28 +35,7 @@ ROOMS = [f"earth_arkhamcity_sanitarium_room_{name}" for name in ("foyer_001", "h
 
 def assert_single_walk(steps: list[tuple[int, int]], start: int, final: int) -> None:
     """``steps`` (old -> new) can be ordered into one walk from ``start`` to ``final``."""
-    if not steps:
-        assert final == start
-        return
-    balance: Counter[int] = Counter()
-    neighbours: dict[int, set[int]] = defaultdict(set)
-    for old, new in steps:
-        balance[old] += 1
-        balance[new] -= 1
-        neighbours[old].add(new)
-        neighbours[new].add(old)
-    expected: Counter[int] = Counter()
-    expected[start] += 1
-    expected[final] -= 1
-    assert +balance == +expected, "the steps do not chain from start to final"
-    assert -balance == -expected, "the steps do not chain from start to final"
-    seen, todo = {start}, [start]
-    while todo:
-        for nxt in neighbours[todo.pop()]:
-            if nxt not in seen:
-                seen.add(nxt)
-                todo.append(nxt)
-    assert seen == set(neighbours), "the steps fall apart into separate walks"
+    assert steps_form_one_walk(steps, start, final), (start, final, sorted(steps)[:20])
 
 
 def clamp(value: int, low: int, high: int) -> int:

@@ -17,20 +17,12 @@ from tortoise.context import TortoiseContext
 from models.schema import CHECK_CONSTRAINTS, COLUMN_DEFAULTS, EXPRESSION_INDEXES
 from persistence.config import tortoise_config
 from persistence.settings import PersistenceSettings
+from persistence.testing.database import TABLES
 from tests.conftest import connect, create_database, drop_database
 
 pytestmark = pytest.mark.integration
 
 ROOT = Path(__file__).resolve().parents[2]
-TABLES = (
-    "players",
-    "professions",
-    "rooms",
-    "containers",
-    "item_instances",
-    "applied_operations",
-    "item_movements",
-)
 
 
 def _aerich(args: list[str], url: str, cwd: Path) -> subprocess.CompletedProcess[str]:
