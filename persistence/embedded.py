@@ -1,7 +1,8 @@
 """A throwaway local PostgreSQL, so a new user needs nothing but Python.
 
 When no ``MUD_DATABASE_URL`` is configured the layer starts a private PostgreSQL cluster from
-the binaries the ``pgserver`` wheel ships (PostgreSQL 16; CPython 3.10-3.12 on Linux and macOS).
+the binaries the ``pgserver`` wheel ships (PostgreSQL 16; CPython 3.10-3.12 on Linux x86_64,
+macOS and Windows x86_64; tested here on Linux x86_64).
 The cluster listens on a Unix socket only, lives in a temporary folder (or
 ``MUD_EMBEDDED_DATA_DIR``) and is stopped, and its temporary folder deleted, on close.
 """
@@ -15,7 +16,7 @@ import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import parse_qs, quote, urlsplit
 
 from persistence.errors import EmbeddedDatabaseUnavailableError
 
@@ -50,6 +51,15 @@ class EmbeddedPostgres:
                 shutil.rmtree(self.data_dir, ignore_errors=True)
 
 
+def _mud_url(server_uri: str) -> str:
+    """The URL of the ``mud`` database from pgserver's URI (a Unix socket, or TCP on Windows)."""
+    parts = urlsplit(server_uri)
+    socket = parse_qs(parts.query).get("host")
+    if socket:
+        return f"postgres://postgres@/{DATABASE_NAME}?host={quote(socket[0])}"
+    return f"postgres://postgres@{parts.hostname}:{parts.port or 5432}/{DATABASE_NAME}"
+
+
 def start_embedded_postgres(data_dir: Path | None = None) -> EmbeddedPostgres:
     """Start (or join) an embedded cluster and make sure its ``mud`` database exists.
 
@@ -67,7 +77,8 @@ def start_embedded_postgres(data_dir: Path | None = None) -> EmbeddedPostgres:
             "No MUD_DATABASE_URL is set and the embedded PostgreSQL is not available: the "
             f"'pgserver' wheel is not installed for Python {sys.version_info[0]}."
             f"{sys.version_info[1]} on {sys.platform} (it ships for CPython 3.10-3.12 on Linux "
-            "and macOS). Set MUD_DATABASE_URL=postgres://user:password@host:5432/database."
+            "x86_64, macOS and Windows x86_64). "
+            "Set MUD_DATABASE_URL=postgres://user:password@host:5432/database."
         ) from exc
     with warnings.catch_warnings():
         # platformdirs warns when XDG_RUNTIME_DIR is unset (containers, CI); harmless here.
@@ -85,7 +96,7 @@ def _start(pgserver: Any, data_dir: Path | None) -> EmbeddedPostgres:
         exists = server.psql(_EXISTS_SQL)
         if "(1 row)" not in exists:
             server.psql(_CREATE_SQL)
-        socket_dir = server.get_uri().split("host=", 1)[1].split("&", 1)[0]
+        url = _mud_url(server.get_uri())
     except Exception as exc:
         if throwaway:
             shutil.rmtree(folder, ignore_errors=True)
@@ -93,5 +104,4 @@ def _start(pgserver: Any, data_dir: Path | None) -> EmbeddedPostgres:
             f"The embedded PostgreSQL failed to start in {folder}: {exc}. "
             "Set MUD_DATABASE_URL to use an existing server instead."
         ) from exc
-    url = f"postgres://postgres@/{DATABASE_NAME}?host={quote(socket_dir)}"
     return EmbeddedPostgres(url=url, data_dir=folder, _server=server, _throwaway=throwaway)
