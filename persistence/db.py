@@ -1,9 +1,10 @@
 """The database a layer talks to: start, stop, migrations, and which Tortoise context is live.
 
 Tortoise 1.x keeps its state in a ``TortoiseContext`` found through a context variable. A
-layer owns one private context and makes it current around each of its calls, so several
-layers can live in one process (e.g. two servers sharing a database in a test), and calls
-work from any task, including tasks created before ``start()`` (FastAPI request handlers).
+layer owns one private context (and with it Tortoise's asyncpg pool) and makes it current
+only where Tortoise needs it; statements run on the pool directly (:meth:`Database.fetch`).
+So several layers can live in one process (e.g. two servers sharing a database in a test),
+and calls work from any task, including tasks created before ``start()`` (FastAPI handlers).
 """
 
 from __future__ import annotations
@@ -103,7 +104,10 @@ class Database:
         return self._context is not None
 
     async def start(self) -> None:
-        """Start the embedded server if needed and open the Tortoise context (pool is lazy)."""
+        """Start the embedded server if needed, open the Tortoise context and its pool.
+
+        The pool is opened here, so an unreachable database fails at start, not later.
+        """
         if self._context is not None:
             return
         if self._url is None:
