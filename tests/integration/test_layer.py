@@ -34,12 +34,16 @@ class Boom(Exception):
 
 
 class TestTransactions:
-    async def test_rollback_undoes_every_repository_call(
+    async def test_rollback_undoes_calls_across_repositories(
         self, world_layer: AsyncPersistenceLayer, clean_db: asyncpg.Connection, bus: RecordingBus
     ) -> None:
         keep, other = new_player("Keeper"), new_player("Other", current_room_id="earth_lost_001")
         await world_layer.players.save_players([keep, other])
-        before = await clean_db.fetch("SELECT * FROM players ORDER BY name")
+        coin = await world_layer.items.create_item_instance(
+            "coin-1", "coin", owner_type="player", owner_id=str(other.player_id)
+        )
+        tables = ("players", "item_instances", "item_movements", "containers")
+        before = {t: await clean_db.fetch(f"SELECT * FROM {t} ORDER BY 1") for t in tables}
         published = len(bus.published)
         with pytest.raises(Boom):
             async with world_layer.transaction():
@@ -47,8 +51,17 @@ class TestTransactions:
                 assert await world_layer.players.delete_player(keep.player_id)
                 await world_layer.players.update_player_last_active(other.player_id)
                 assert await world_layer.players.validate_and_fix_player_room(other)
+                await world_layer.health.update_player_health(other.player_id, -40)
+                await world_layer.experience.update_player_xp(other.player_id, 500)
+                await world_layer.items.transfer_item(
+                    coin.item_instance_id,
+                    from_owner=("player", other.player_id),
+                    to_owner=("room", HALLWAY),
+                )
+                await world_layer.containers.create_container("environment", room_id=HALLWAY)
                 raise Boom
-        assert await clean_db.fetch("SELECT * FROM players ORDER BY name") == before
+        for table in tables:
+            assert await clean_db.fetch(f"SELECT * FROM {table} ORDER BY 1") == before[table]
         assert len(bus.published) == published  # nothing published for rolled-back writes
 
     async def test_events_are_published_only_after_commit(
