@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -25,7 +25,7 @@ from persistence.stats import (
 )
 from persistence.validation import check_mapping
 
-__all__ = ["ExperienceChange", "ExperienceRepository"]
+__all__ = ["ExperienceChange", "ExperienceRepository", "xp_events"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,28 +119,8 @@ class ExperienceRepository(AtomicStatsRepository):
             changes, replayed = await self._retrying(attempt, idempotent=True)
             if replayed:
                 return changes
-        events: list[Event] = []
-        for change in changes.values() if self._outbox.listening else ():
-            events.append(
-                PlayerXPAwarded(
-                    player_id=change.player_id,
-                    xp_amount=change.xp_amount,
-                    old_xp=change.old_xp,
-                    new_xp=change.new_xp,
-                    old_level=change.old_level,
-                    new_level=change.new_level,
-                    source=source,
-                )
-            )
-            if change.leveled_up:
-                events.append(
-                    PlayerLeveledUp(
-                        player_id=change.player_id,
-                        old_level=change.old_level,
-                        new_level=change.new_level,
-                    )
-                )
-        self._outbox.emit(*events)
+        if self._outbox.listening:
+            self._outbox.emit(*xp_events(changes.values(), source))
         return changes
 
     async def update_player_stat_field(
@@ -210,3 +190,29 @@ def _xp_from_json(data: dict[str, Any]) -> dict[uuid.UUID, ExperienceChange]:
         change = ExperienceChange(**{**item, "player_id": uuid.UUID(item["player_id"])})
         out[change.player_id] = change
     return out
+
+
+def xp_events(changes: Iterable[ExperienceChange], source: str) -> list[Event]:
+    """The events of XP awards: one PlayerXPAwarded each, then PlayerLeveledUp if it rose."""
+    events: list[Event] = []
+    for change in changes:
+        events.append(
+            PlayerXPAwarded(
+                player_id=change.player_id,
+                xp_amount=change.xp_amount,
+                old_xp=change.old_xp,
+                new_xp=change.new_xp,
+                old_level=change.old_level,
+                new_level=change.new_level,
+                source=source,
+            )
+        )
+        if change.leveled_up:
+            events.append(
+                PlayerLeveledUp(
+                    player_id=change.player_id,
+                    old_level=change.old_level,
+                    new_level=change.new_level,
+                )
+            )
+    return events

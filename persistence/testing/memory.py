@@ -50,15 +50,13 @@ from persistence.events import (
     NullEventBus,
     PlayerCreated,
     PlayerDeleted,
-    PlayerLeveledUp,
     PlayerRoomFixed,
     PlayerSaved,
-    PlayerXPAwarded,
 )
 from persistence.operations import check_op_id
 from persistence.repositories.atomic import StatChange, _event
 from persistence.repositories.container import ContainerSpec
-from persistence.repositories.experience import ExperienceChange
+from persistence.repositories.experience import ExperienceChange, xp_events
 from persistence.repositories.item import (
     ItemSpec,
     Owner,
@@ -518,33 +516,16 @@ class InMemoryExperienceRepository(_InMemoryStats):
         if missing:
             raise NotFoundError("player", ", ".join(str(m) for m in missing))
         changes: dict[uuid.UUID, ExperienceChange] = {}
-        events: list[Event] = []
         for pid, amount in pairs:
             row = self._s.players[pid]
             old_xp, old_level = row["experience_points"], row["level"]
             row["experience_points"] = old_xp + amount
             row["level"] = self.level_curve.level_for(row["experience_points"])
-            change = ExperienceChange(
+            changes[pid] = ExperienceChange(
                 pid, amount, old_xp, row["experience_points"], old_level, row["level"]
             )
-            changes[pid] = change
-            events.append(
-                PlayerXPAwarded(
-                    player_id=pid,
-                    xp_amount=amount,
-                    old_xp=old_xp,
-                    new_xp=change.new_xp,
-                    old_level=old_level,
-                    new_level=change.new_level,
-                    source=source,
-                )
-            )
-            if change.leveled_up:
-                events.append(
-                    PlayerLeveledUp(player_id=pid, old_level=old_level, new_level=change.new_level)
-                )
         self._record(key, "xp", request, changes)
-        self._emit(*events)
+        self._emit(*xp_events(changes.values(), source))
         return changes
 
     async def update_player_stat_field(
