@@ -249,17 +249,23 @@ class Bench:
             "UPDATE players SET current_room_id = $2 "
             "WHERE player_id = $1 AND current_room_id = $3 RETURNING player_id"
         )
-        state = {"room": ROOM}
+        state = {"room": self.players[3].current_room_id}  # what the row holds now
 
         async def repo(k: int) -> None:
             for i in range(k):
-                player.current_room_id = rooms[i % 2]
+                new = rooms[i % 2]
+                if new == player.current_room_id:
+                    new = rooms[(i + 1) % 2]
+                player.current_room_id = new  # always a change, so every save writes
                 await self.layer.players.save_player(player)
 
         async def raw(k: int) -> None:
             for i in range(k):
                 new = rooms[i % 2]
-                await self.pool.fetchrow(sql, other, new, state["room"])
+                if new == state["room"]:
+                    new = rooms[(i + 1) % 2]
+                written = await self.pool.fetchrow(sql, other, new, state["room"])
+                assert written is not None, "the asyncpg side must really write"
                 state["room"] = new
 
         return Case(

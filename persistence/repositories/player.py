@@ -13,6 +13,7 @@ import json
 import uuid
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any, Final
 
 from models.player import TRACKED_COLUMNS, Player
@@ -138,6 +139,49 @@ items AS (
 )
 DELETE FROM players WHERE player_id = $1 RETURNING player_id, (SELECT count(*) FROM items) AS items
 """
+
+
+@lru_cache(maxsize=512)
+def _single_save_sql(columns: tuple[str, ...], stats: bool, compare: bool) -> str:
+    """``UPDATE players`` of exactly these columns (and stat keys), with compare-and-set.
+
+    Parameters: $1 player_id, then the new column values, then (stats) the stat patch and
+    the removed keys, then (compare) the loaded column values and the loaded stat values.
+    Column names come from ``_COLUMN_TYPES`` only; every value is a bound parameter.
+    """
+    unknown = set(columns) - set(_COLUMN_TYPES)
+    if unknown:
+        raise ValueError(f"not a player column: {sorted(unknown)}")
+    sets = [f"{column} = ${2 + i}" for i, column in enumerate(columns)]
+    next_param = 2 + len(columns)
+    checks: list[str] = []
+    if stats:
+        patch, removed = next_param, next_param + 1
+        next_param += 2
+        sets.append(f"stats = (stats - ${removed}::text[]) || ${patch}::jsonb")
+    if compare:
+        for i, column in enumerate(columns):
+            checks.append(
+                f"({column} IS NOT DISTINCT FROM ${next_param}"
+                f" OR {column} IS NOT DISTINCT FROM ${2 + i})"
+            )
+            next_param += 1
+        if stats:
+            checks.append(
+                f"NOT EXISTS (SELECT 1 FROM jsonb_each(${next_param}::jsonb) e"  # noqa: S608 - $n only
+                " WHERE stats->e.key IS DISTINCT FROM e.value"
+                f" AND stats->e.key IS DISTINCT FROM ${patch}::jsonb->e.key)"
+            )
+    where = " AND ".join(["player_id = $1", *checks])
+    # Identifiers from _COLUMN_TYPES (checked above); values are bound parameters.
+    return f"UPDATE players SET {', '.join(sets)} WHERE {where} RETURNING player_id"  # noqa: S608 - whitelisted identifiers
+
+
+def _native(value: object) -> object:
+    """A column value for asyncpg: timestamps without a zone are taken as UTC."""
+    if isinstance(value, datetime) and value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value
 
 
 def _json_default(value: object) -> str:
@@ -357,6 +401,12 @@ class PlayerRepository(BaseRepository):
         ids = [r.player.player_id for r in rows]
         if len(set(ids)) != len(ids):
             raise ValidationError("save_players got the same player twice")
+        if len(rows) == 1:
+            # The common case, one loaded player: a statement shaped to its changed fields.
+            single = await self._save_one(rows[0])
+            if single is not None:
+                self._outbox.emit(*self._after_save(rows, single))
+                return
         docs = [_dumps(r.doc) for r in rows]
         compare = any("e" in r.doc for r in rows if r.doc is not None)
         # Saves are idempotent: repeating one writes the same values, and a field already
@@ -372,6 +422,32 @@ class PlayerRepository(BaseRepository):
         else:
             result = await self._save(rows, ids, docs)
         self._outbox.emit(*self._after_save(rows, result))
+
+    async def _save_one(self, row: _SaveRow) -> dict[uuid.UUID, str] | None:
+        """Update one loaded player with a statement shaped to its changed fields.
+
+        Same rules as the general statement (compare-and-set per changed field; a field
+        already holding the new value passes). Returns ``None`` when the row did not match or
+        does not exist, or the player was never loaded: the general path then decides
+        (conflict, re-insert) and writes, as nothing was written here.
+        """
+        doc = row.doc
+        snapshot = row.player.persisted_values()
+        if doc is None or "f" in doc or snapshot is None:
+            return None
+        player = row.player
+        columns = tuple(c for c in _COLUMN_TYPES if c in doc["p"])
+        stats = "s" in doc
+        compare = "e" in doc
+        args: list[Any] = [player.player_id, *(_native(getattr(player, c)) for c in columns)]
+        if stats:
+            args += [_dumps(doc["s"]), list(doc.get("r", []))]
+        if compare:
+            args += [_native(snapshot[c]) for c in columns]
+            if stats:
+                args.append(_dumps(doc["e"].get("stats", {})))
+        found = await self._write(_single_save_sql(columns, stats, compare), args, idempotent=True)
+        return {player.player_id: "updated"} if found else None
 
     async def _save(
         self, rows: list[_SaveRow], ids: list[uuid.UUID], docs: list[str]
