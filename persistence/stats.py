@@ -21,9 +21,13 @@ from persistence.errors import InvalidAmountError, InvalidFieldError, Validation
 
 __all__ = [
     "MAX_DELTA",
+    "APPLY_STAT_DELTAS_PLAIN_SQL",
     "APPLY_STAT_DELTAS_SQL",
+    "APPLY_STAT_DELTA_PLAIN_SQL",
     "APPLY_STAT_DELTA_SQL",
+    "APPLY_XP_DELTAS_LINEAR_SQL",
     "APPLY_XP_DELTAS_SQL",
+    "APPLY_XP_DELTA_LINEAR_SQL",
     "APPLY_XP_DELTA_SQL",
     "FieldBounds",
     "LevelCurve",
@@ -258,3 +262,37 @@ RETURNING p.player_id, $2::bigint AS delta, o.experience_points AS old_xp,
           p.experience_points AS new_xp, o.level AS old_level, p.level AS new_level,
           true AS applied
 """
+
+
+def _without_dependent(sql: str) -> str:
+    """The same statement for a field nothing depends on (all but max_health): no CASE."""
+    start = sql.index("SET stats = CASE")
+    end = sql.index("END", start) + len("END")
+    return (
+        sql[:start]
+        + "SET stats = jsonb_set(p.stats, ARRAY[$3::text], to_jsonb(c.new_value))"
+        + sql[end:]
+    )
+
+
+APPLY_STAT_DELTAS_PLAIN_SQL: Final = _without_dependent(APPLY_STAT_DELTAS_SQL)
+""":data:`APPLY_STAT_DELTAS_SQL` for a field without a dependent key ($8 is unused)."""
+APPLY_STAT_DELTA_PLAIN_SQL: Final = _without_dependent(APPLY_STAT_DELTA_SQL)
+""":data:`APPLY_STAT_DELTA_SQL` for a field without a dependent key ($8 is unused)."""
+
+
+def _linear_levels(sql: str) -> str:
+    """The XP statement for the linear curve (no thresholds array)."""
+    start = sql.index("level = CASE")
+    end = sql.index("END", start) + len("END")
+    return sql[:start] + "level = (o.experience_points + {delta}) / $3::bigint + 1" + sql[end:]
+
+
+APPLY_XP_DELTAS_LINEAR_SQL: Final = _linear_levels(APPLY_XP_DELTAS_SQL).replace(
+    "{delta}", "o.delta"
+)
+""":data:`APPLY_XP_DELTAS_SQL` for the linear curve ($4 is unused)."""
+APPLY_XP_DELTA_LINEAR_SQL: Final = _linear_levels(APPLY_XP_DELTA_SQL).replace(
+    "{delta}", "$2::bigint"
+)
+""":data:`APPLY_XP_DELTA_SQL` for the linear curve ($4 is unused)."""

@@ -14,7 +14,9 @@ from persistence.events import Event, PlayerHPUpdated, PlayerStatUpdated
 from persistence.operations import check_op_id, claim, record
 from persistence.repositories.base import BaseRepository, as_uuid, run_in
 from persistence.stats import (
+    APPLY_STAT_DELTA_PLAIN_SQL,
     APPLY_STAT_DELTA_SQL,
+    APPLY_STAT_DELTAS_PLAIN_SQL,
     APPLY_STAT_DELTAS_SQL,
     check_delta,
     field_bounds,
@@ -90,18 +92,20 @@ class AtomicStatsRepository(BaseRepository):
             return {}
         if len(ids) > 1 and len(set(ids)) != len(ids):
             raise ValidationError("the same player appears twice (as a UUID and as text)")
-        limits = [
+        limits: list[object] = [
             bounds.field,
             bounds.default,
             bounds.minimum,
             bounds.maximum,
             bounds.cap_key,
-            bounds.dependent,
         ]
-        if len(ids) == 1:
-            sql, args = APPLY_STAT_DELTA_SQL, [ids[0], values[0], *limits]
+        single = len(ids) == 1
+        if bounds.dependent is None:  # every field but max_health: the plain statement
+            sql = APPLY_STAT_DELTA_PLAIN_SQL if single else APPLY_STAT_DELTAS_PLAIN_SQL
         else:
-            sql, args = APPLY_STAT_DELTAS_SQL, [ids, values, *limits]
+            sql = APPLY_STAT_DELTA_SQL if single else APPLY_STAT_DELTAS_SQL
+            limits.append(bounds.dependent)
+        args = [ids[0], values[0], *limits] if single else [ids, values, *limits]
         if key is None:
             # Not idempotent: retried only when the statement certainly was not applied.
             changes = _changes(field_name, ids, await self._write(sql, args))

@@ -15,7 +15,9 @@ from persistence.operations import check_op_id, claim, record
 from persistence.repositories.atomic import AtomicStatsRepository
 from persistence.repositories.base import as_uuid, run_in
 from persistence.stats import (
+    APPLY_XP_DELTA_LINEAR_SQL,
     APPLY_XP_DELTA_SQL,
+    APPLY_XP_DELTAS_LINEAR_SQL,
     APPLY_XP_DELTAS_SQL,
     LevelCurve,
     check_amount,
@@ -97,11 +99,14 @@ class ExperienceRepository(AtomicStatsRepository):
             return {}
         key = check_op_id(op_id)
         curve = self.level_curve
-        if len(ids) == 1:
-            sql, args = APPLY_XP_DELTA_SQL, [ids[0], values[0], curve.xp_per_level]
-        else:
-            sql, args = APPLY_XP_DELTAS_SQL, [ids, values, curve.xp_per_level]
-        args.append(self._thresholds)
+        single = len(ids) == 1
+        args: list[object] = [ids[0] if single else ids, values[0] if single else values]
+        args.append(curve.xp_per_level)
+        if curve.thresholds:
+            sql = APPLY_XP_DELTA_SQL if single else APPLY_XP_DELTAS_SQL
+            args.append(self._thresholds)
+        else:  # the linear curve: no thresholds array in the statement
+            sql = APPLY_XP_DELTA_LINEAR_SQL if single else APPLY_XP_DELTAS_LINEAR_SQL
         if key is None:
             changes = _xp_changes(ids, await self._write(sql, args))
         else:
