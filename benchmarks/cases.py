@@ -47,9 +47,12 @@ UPDATE players p
        to_jsonb(LEAST(GREATEST((old.stats->>'current_health')::int + old.delta, 0),
                       (old.stats->>'max_health')::int)))
   FROM old WHERE p.player_id = old.player_id
+   AND (SELECT count(*) FROM old) = cardinality($1::uuid[])
 RETURNING p.player_id, (old.stats->>'current_health')::int AS old_hp,
           (p.stats->>'current_health')::int AS new_hp
 """
+# The count guard gives the hand-written batch the layer's documented semantics (all or
+# nothing when a player is missing); without it the two would not do the same work.
 RAW_FEAR = """
 WITH old AS (SELECT player_id, stats FROM players WHERE player_id = $1 FOR UPDATE)
 UPDATE players p
@@ -369,7 +372,8 @@ class Bench:
 
         async def raw(k: int) -> None:
             for i in range(k):
-                await self.pool.fetch(RAW_HEALTH_BATCH, ids, [-1 if i % 2 else 1] * len(ids))
+                rows = await self.pool.fetch(RAW_HEALTH_BATCH, ids, [-1 if i % 2 else 1] * len(ids))
+                assert len(rows) == len(ids), "all or nothing: a player is missing"
 
         return Case(
             "apply_health_deltas (1,000)",

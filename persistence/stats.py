@@ -139,18 +139,14 @@ WITH d AS (
     SELECT * FROM unnest($1::uuid[], $2::bigint[]) AS d(player_id, delta)
 ),
 old AS (
-    SELECT p.player_id, p.stats, d.delta
+    SELECT p.player_id, d.delta,
+           COALESCE((p.stats->>$3::text)::bigint, $4::bigint) AS old_value,
+           LEAST(GREATEST(COALESCE((p.stats->>$3::text)::bigint, $4::bigint) + d.delta,
+                          $5::bigint),
+                 $6::bigint, (p.stats->>$7::text)::bigint) AS new_value
       FROM players p JOIN d ON d.player_id = p.player_id
      ORDER BY p.player_id
        FOR UPDATE OF p
-),
-calc AS (
-    SELECT o.player_id, o.delta,
-           COALESCE((o.stats->>$3::text)::bigint, $4::bigint) AS old_value,
-           LEAST(GREATEST(COALESCE((o.stats->>$3::text)::bigint, $4::bigint) + o.delta,
-                          $5::bigint),
-                 $6::bigint, (o.stats->>$7::text)::bigint) AS new_value
-      FROM old o
 ),
 upd AS (
     UPDATE players p
@@ -161,7 +157,7 @@ upd AS (
                ARRAY[$8::text],
                to_jsonb(LEAST((p.stats->>$8::text)::bigint, c.new_value)))
        END
-      FROM calc c
+      FROM old c
      WHERE p.player_id = c.player_id
        AND (SELECT count(*) FROM old) = cardinality($1::uuid[])
     RETURNING p.player_id, c.old_value, c.new_value, c.delta,
@@ -179,15 +175,14 @@ SELECT player_id, NULL, NULL, NULL, NULL, NULL, false FROM old
 # $1 uuid id, $2 bigint delta, then $3..$8 as above. No row when the player does not exist.
 APPLY_STAT_DELTA_SQL: Final = """
 WITH old AS (
-    SELECT player_id, stats FROM players WHERE player_id = $1 FOR UPDATE
-),
-calc AS (
-    SELECT o.player_id,
-           COALESCE((o.stats->>$3::text)::bigint, $4::bigint) AS old_value,
-           LEAST(GREATEST(COALESCE((o.stats->>$3::text)::bigint, $4::bigint) + $2::bigint,
+    SELECT p.player_id,
+           COALESCE((p.stats->>$3::text)::bigint, $4::bigint) AS old_value,
+           LEAST(GREATEST(COALESCE((p.stats->>$3::text)::bigint, $4::bigint) + $2::bigint,
                           $5::bigint),
-                 $6::bigint, (o.stats->>$7::text)::bigint) AS new_value
-      FROM old o
+                 $6::bigint, (p.stats->>$7::text)::bigint) AS new_value
+      FROM players p
+     WHERE p.player_id = $1
+       FOR UPDATE
 )
 UPDATE players p
    SET stats = CASE
@@ -197,7 +192,7 @@ UPDATE players p
            ARRAY[$8::text],
            to_jsonb(LEAST((p.stats->>$8::text)::bigint, c.new_value)))
    END
-  FROM calc c
+  FROM old c
  WHERE p.player_id = c.player_id
 RETURNING p.player_id, c.old_value, c.new_value, $2::bigint AS delta,
           (p.stats->>'max_health')::bigint AS max_health,

@@ -164,6 +164,8 @@ class ExperienceRepository(AtomicStatsRepository):
     ) -> dict[uuid.UUID, int]:
         """Apply deltas of one whitelisted stat to many players in one statement."""
         field = whitelisted_field(field_name)
+        if op_id is None:
+            return await self._new_values(field, deltas, reason)
         changes = await self._apply_field_deltas(field, deltas, reason, op_id=op_id)
         return {pid: change.new_value for pid, change in changes.items()}
 

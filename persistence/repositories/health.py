@@ -82,6 +82,8 @@ class HealthRepository(AtomicStatsRepository):
         All or nothing: if any player is missing, ``NotFoundError`` names them and no delta
         is applied. Rows are locked in player-id order, so concurrent batches never deadlock.
         """
+        if op_id is None:
+            return await self._new_values("current_health", deltas, reason)
         changes = await self._apply_field_deltas("current_health", deltas, reason, op_id=op_id)
         return {pid: change.new_value for pid, change in changes.items()}
 
