@@ -25,9 +25,9 @@ import asyncpg
 from benchmarks.cases import ROOM, Bench
 from benchmarks.harness import Result, measure, table
 from persistence.config import database_credentials, tortoise_config
-from persistence.db import run_migrations
 from persistence.embedded import start_embedded_postgres
 from persistence.facade import AsyncPersistenceLayer
+from persistence.schema import run_migrations
 from persistence.settings import PersistenceSettings
 
 

@@ -9,6 +9,7 @@ from uuid import uuid4
 from tortoise import fields
 from tortoise.models import Model
 
+from models.app import APP_LABEL
 from models.stats import PlayerStats
 
 if TYPE_CHECKING:
@@ -47,7 +48,7 @@ class Player(Model):
     current_room_id = fields.CharField(max_length=255, db_index=True)
     respawn_room_id = fields.CharField(max_length=255, null=True)
     profession: fields.ForeignKeyNullableRelation[Profession] = fields.ForeignKeyField(
-        "models.Profession",
+        f"{APP_LABEL}.Profession",
         related_name="players",
         null=True,
         on_delete=fields.RESTRICT,

@@ -6,15 +6,21 @@ Start here::
 
     async with AsyncPersistenceLayer() as layer:
         player = await layer.players.get_player_by_name("Armitage")
+
+A game that runs Tortoise itself puts :func:`tortoise_app` in its config under
+:data:`APP_LABEL` and attaches a layer to that connection:
+``AsyncPersistenceLayer(settings, connection="default")``.
 """
 
 from persistence.application import ApplicationContainer
+from persistence.config import APP_LABEL, tortoise_app
 from persistence.events import Event, EventBus, InProcessEventBus, NullEventBus
 from persistence.facade import AsyncPersistenceLayer
 from persistence.retry import RetryPolicy
 from persistence.settings import PersistenceSettings
 
 __all__ = [
+    "APP_LABEL",
     "ApplicationContainer",
     "AsyncPersistenceLayer",
     "Event",
@@ -23,4 +29,5 @@ __all__ = [
     "NullEventBus",
     "PersistenceSettings",
     "RetryPolicy",
+    "tortoise_app",
 ]

@@ -13,10 +13,10 @@ import logging
 import sys
 from pathlib import Path
 
-from persistence.db import run_migrations
 from persistence.demo import main_demo
 from persistence.errors import PersistenceError
 from persistence.facade import AsyncPersistenceLayer
+from persistence.schema import run_migrations
 from persistence.settings import PersistenceSettings
 
 

@@ -1,23 +1,60 @@
-"""Build the Tortoise ORM configuration from settings.
+"""Tortoise configuration: the package's app for a game's own config, and the layer's own.
 
-``TORTOISE_ORM`` is the module-level dict aerich loads (``aerich.ini`` names it). It is built
+A game that already runs Tortoise puts :func:`tortoise_app` next to its own apps (under
+:data:`APP_LABEL`) and attaches a layer to that connection. A layer that runs Tortoise itself
+builds its config with :func:`tortoise_config`, adding the game's apps when given.
+``TORTOISE_ORM`` is the module-level dict aerich loads (``aerich.ini`` names it): it is built
 from the environment at import time without connecting to anything; with no
 ``MUD_DATABASE_URL`` it points at a local server, so run aerich with the variable set.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, Final
 from urllib.parse import parse_qs, unquote, urlsplit
 
+from models.app import APP_LABEL, MODELS_MODULE
+from persistence.errors import ConfigurationError
 from persistence.settings import PersistenceSettings
 
-__all__ = ["MODEL_MODULES", "TORTOISE_ORM", "database_credentials", "tortoise_config"]
+__all__ = [
+    "APP_LABEL",
+    "DEFAULT_CONNECTION",
+    "MODEL_MODULES",
+    "TORTOISE_ORM",
+    "database_credentials",
+    "tortoise_app",
+    "tortoise_config",
+]
 
-MODEL_MODULES: Final = ("models", "aerich.models")
+DEFAULT_CONNECTION: Final = "default"
+"""Connection name of a layer that runs Tortoise itself (and of :func:`tortoise_app`)."""
+
+MODEL_MODULES: Final = (MODELS_MODULE, "aerich.models")
 LOCAL_DEFAULT_URL: Final = "postgres://postgres@127.0.0.1:5432/mud"
 
 _SCHEMES: Final = ("postgres", "postgresql", "postgresql+asyncpg")
+
+
+def tortoise_app(connection: str = DEFAULT_CONNECTION) -> dict[str, Any]:
+    """The app entry to put in a game's Tortoise config under :data:`APP_LABEL`.
+
+    It lists the package's model modules and aerich's (so aerich can record the package's
+    migrations); leave ``"aerich.models"`` out of the game's own apps. Example::
+
+        config = {
+            "connections": {"default": "postgres://..."},
+            "apps": {
+                "game": {"models": ["game.models"], "default_connection": "default"},
+                APP_LABEL: tortoise_app(),
+            },
+        }
+
+    Args:
+        connection: The connection name the package's models use.
+    """
+    return {"models": list(MODEL_MODULES), "default_connection": connection}
 
 
 def database_credentials(url: str) -> dict[str, Any]:
@@ -45,11 +82,29 @@ def database_credentials(url: str) -> dict[str, Any]:
     }
 
 
-def tortoise_config(settings: PersistenceSettings, url: str | None = None) -> dict[str, Any]:
-    """The Tortoise config dict for ``url`` (or ``settings.database_url``).
+def _game_apps(apps: Mapping[str, Mapping[str, Any]] | None) -> dict[str, dict[str, Any]]:
+    """The game's own apps, on the layer's connection unless they name one."""
+    out: dict[str, dict[str, Any]] = {}
+    for label, app in (apps or {}).items():
+        if label == APP_LABEL:
+            raise ConfigurationError(f"the app label {APP_LABEL!r} is the package's own")
+        if not isinstance(app, Mapping) or "models" not in app:
+            raise ConfigurationError(f"app {label!r} must be a mapping with a 'models' list")
+        out[label] = {"default_connection": DEFAULT_CONNECTION, **app}
+    return out
 
-    Pool sizes, the acquire timeout and the statement timeout (server side and in the
-    driver) all come from ``settings``.
+
+def tortoise_config(
+    settings: PersistenceSettings,
+    url: str | None = None,
+    *,
+    apps: Mapping[str, Mapping[str, Any]] | None = None,
+) -> dict[str, Any]:
+    """The Tortoise config of a layer that runs Tortoise itself, for ``url``.
+
+    Pool sizes, the acquire timeout, the pool reset and the statement timeout (server side
+    and in the driver) all come from ``settings``; ``apps`` are the game's own apps, which
+    share the connection (and so the pool and the transactions).
     """
     target = url or settings.database_url or LOCAL_DEFAULT_URL
     credentials = database_credentials(target)
@@ -59,6 +114,7 @@ def tortoise_config(settings: PersistenceSettings, url: str | None = None) -> di
             "minsize": settings.pool_min_size,
             "maxsize": settings.pool_max_size,
             "acquire_timeout": settings.pool_acquire_timeout,
+            "pool_reset": settings.pool_reset,
             # Opening a connection (at start, or reconnecting after a failure) is bounded too.
             "timeout": settings.pool_acquire_timeout,
             # The driver gives up a little after the server would, so the server's error wins.
@@ -70,8 +126,10 @@ def tortoise_config(settings: PersistenceSettings, url: str | None = None) -> di
         }
     )
     return {
-        "connections": {"default": {"engine": "persistence.engine", "credentials": credentials}},
-        "apps": {"models": {"models": list(MODEL_MODULES), "default_connection": "default"}},
+        "connections": {
+            DEFAULT_CONNECTION: {"engine": "persistence.engine", "credentials": credentials}
+        },
+        "apps": {APP_LABEL: tortoise_app(), **_game_apps(apps)},
         "use_tz": True,
         "timezone": "UTC",
     }

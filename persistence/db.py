@@ -1,95 +1,117 @@
-"""The database a layer talks to: start, stop, migrations, and which Tortoise context is live.
+"""The database a layer works on: Tortoise's context and connection, calls and transactions.
 
-Tortoise 1.x keeps its state in a ``TortoiseContext`` found through a context variable. A
-layer owns one private context (and with it Tortoise's asyncpg pool) and makes it current
-only where Tortoise needs it; statements run on the pool directly (:meth:`Database.fetch`).
-So several layers can live in one process (e.g. two servers sharing a database in a test),
-and calls work from any task, including tasks created before ``start()`` (FastAPI handlers).
+Everything runs through Tortoise: a :class:`Database` is a connection name in a
+``TortoiseContext``, either one the layer initialised itself (the embedded server or
+``MUD_DATABASE_URL``, optionally with the game's own apps) or one the game initialised
+(``Tortoise.init``, ``RegisterTortoise``, Tortoise's test helpers) that the layer attaches to.
+Statements run on the client Tortoise gives for that name at call time, so inside
+``in_transaction()`` or ``layer.transaction()`` they run on the transaction's connection.
+
+One repository call is one :meth:`Database.call`:
+
+* outside a transaction, a single statement runs on the pool (autocommit) and a call of
+  several statements opens its own transaction;
+* inside a transaction, the call takes the transaction's statement lock for its whole
+  duration and works in its own savepoint: a failing call is rolled back alone (so the caller
+  may catch its error and carry on), and concurrent calls in one transaction run one after
+  another instead of interleaving savepoints.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextvars
 import logging
-import os
 from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
-from contextlib import asynccontextmanager, contextmanager
-from pathlib import Path
-from typing import Any, Final
+from contextlib import AbstractAsyncContextManager, asynccontextmanager, contextmanager
+from typing import TYPE_CHECKING, Any
 
-from tortoise.context import TortoiseContext
+from tortoise.backends.asyncpg.client import AsyncpgDBClient, TransactionWrapper
+from tortoise.backends.base.client import BaseDBAsyncClient
+from tortoise.context import TortoiseContext, get_current_context, set_global_context
 from tortoise.context import _current_context as _tortoise_current_context
 
-from persistence.config import tortoise_config
+from persistence.config import APP_LABEL, DEFAULT_CONNECTION, tortoise_config
 from persistence.embedded import EmbeddedPostgres, start_embedded_postgres
-from persistence.errors import ConfigurationError, PersistenceError, guard, translate
+from persistence.engine import MudTransaction, RootTransactionContext, attach, publish
+from persistence.errors import (
+    ConfigurationError,
+    PersistenceError,
+    TransactionClosedError,
+    guard,
+    translate,
+)
 from persistence.settings import PersistenceSettings
 
-__all__ = ["Database", "Row", "TransactionConnection", "migrations_location", "run_migrations"]
+if TYPE_CHECKING:
+    from persistence.events import Event, EventBus
+
+__all__ = ["Database", "Row"]
 
 Row = Mapping[str, Any]
 """A result row: an asyncpg ``Record`` or a dict; index by column name, or ``**row``."""
 
 log = logging.getLogger(__name__)
 
-MIGRATIONS_APP: Final = "models"
+
+def _not_applied(exc: BaseException) -> PersistenceError:
+    """Translate an error raised before any statement was sent: certainly not applied."""
+    error = translate(exc)
+    error.not_applied = error.not_applied or error.transient
+    return error
 
 
-def migrations_location() -> Path:
-    """The folder holding aerich's ``models/`` migrations, in a checkout or an installed wheel."""
-    here = Path(__file__).resolve().parent
-    for candidate in (here / "migrations", here.parent / "migrations"):
-        if (candidate / MIGRATIONS_APP).is_dir():
-            return candidate
-    raise ConfigurationError(f"aerich migrations not found next to {here}")
-
-
-async def run_migrations(url: str, settings: PersistenceSettings | None = None) -> list[str]:
-    """Apply every pending aerich migration to the database at ``url``.
-
-    aerich initialises Tortoise globally and closes its connections when done, so it runs in
-    a task with an empty context: the caller's Tortoise state is not touched.
-
-    Returns:
-        The names of the migration files applied (empty when the schema was current).
-    """
-    from aerich import Command
-
-    config = tortoise_config(settings or PersistenceSettings(), url)
-    config["connections"]["default"]["credentials"]["minsize"] = 1
-    config["connections"]["default"]["credentials"]["maxsize"] = 2
-
-    async def _upgrade() -> list[str]:
-        os.environ.setdefault("AERICH_NO_TORTOISE_V1_WARNING", "1")
-        async with Command(
-            tortoise_config=config, app=MIGRATIONS_APP, location=str(migrations_location())
-        ) as command:
-            applied: list[str] = await command.upgrade(run_in_transaction=True)
-            return applied
-
-    task = asyncio.get_running_loop().create_task(_upgrade(), context=contextvars.Context())
-    async with guard():
-        return await task
+def _closed() -> TransactionClosedError:
+    return TransactionClosedError(
+        "the transaction this call would run in was already committed or rolled back "
+        "(a task started inside a transaction block outlived the block); nothing was applied"
+    )
 
 
 class Database:
-    """One Tortoise context on one database, plus the embedded server when no URL is set."""
+    """One Tortoise connection name in one Tortoise context, and the calls made on it.
 
-    def __init__(self, settings: PersistenceSettings) -> None:
+    Args:
+        settings: The layer's settings (URL, pool, timeouts).
+        connection: Attach to this connection of a Tortoise the game initialised, instead of
+            initialising Tortoise here.
+        apps: The game's own Tortoise apps, registered on the layer's connection when the
+            layer initialises Tortoise itself.
+        current: Resolve Tortoise's current context at every call instead of holding one: for
+            repositories built on their own (``HealthRepository(event_bus=bus)``) while
+            Tortoise is initialised by a layer or by the game.
+    """
+
+    def __init__(
+        self,
+        settings: PersistenceSettings,
+        *,
+        connection: str | None = None,
+        apps: Mapping[str, Mapping[str, Any]] | None = None,
+        current: bool = False,
+    ) -> None:
         self.settings = settings
+        self.connection = connection or DEFAULT_CONNECTION
+        self.attached = connection is not None
+        self._follow_current = current
+        self._apps = {label: dict(app) for label, app in (apps or {}).items()}
+        if self._apps and self.attached:
+            raise ConfigurationError(
+                "apps= registers the game's apps on a Tortoise the layer initialises; with "
+                "connection=, put them in the game's own Tortoise config"
+            )
         self._context: TortoiseContext | None = None
-        self._pool: Any = None
         self._embedded: EmbeddedPostgres | None = None
         self._url: str | None = settings.database_url
-        self._tx: contextvars.ContextVar[TransactionConnection | None] = contextvars.ContextVar(
-            f"mud_tx_{id(self)}", default=None
-        )
+        self._made_current = False
 
-    @property
-    def in_transaction(self) -> bool:
-        """Whether the current task is inside :meth:`transaction` of this database."""
-        return self._tx.get() is not None
+    @classmethod
+    def following_current(
+        cls, settings: PersistenceSettings, connection: str = DEFAULT_CONNECTION
+    ) -> Database:
+        """A database for repositories built without a layer (see ``current``)."""
+        return cls(settings, connection=connection, current=True)
+
+    # -- lifecycle -------------------------------------------------------------------
 
     @property
     def url(self) -> str:
@@ -103,12 +125,17 @@ class Database:
         """Whether :meth:`start` ran and :meth:`close` did not."""
         return self._context is not None
 
-    async def start(self) -> None:
-        """Start the embedded server if needed, open the Tortoise context and its pool.
+    @property
+    def context(self) -> TortoiseContext:
+        """The Tortoise context the calls run in."""
+        return self._require_context()
 
-        The pool is opened here, so an unreachable database fails at start, not later.
-        """
-        if self._context is not None:
+    async def start(self) -> None:
+        """Attach to the game's Tortoise, or initialise Tortoise (and its pool) here."""
+        if self._context is not None or self._follow_current:
+            return
+        if self.attached:
+            self._context = self._attach()
             return
         if self._url is None:
             self._embedded = await asyncio.to_thread(
@@ -119,30 +146,87 @@ class Database:
         token = _tortoise_current_context.set(context)
         try:
             async with guard():
-                await context.init(config=tortoise_config(self.settings, self._url))
-                client = context.db()
+                await context.init(
+                    config=tortoise_config(self.settings, self._url, apps=self._apps)
+                )
+                client = context.connections.get(self.connection)
                 async with client.acquire_connection():
                     pass  # open the pool now: fail at start, not at the first call
-                self._pool = getattr(client, "_pool", None)
         except BaseException:
-            await self._stop_embedded()
+            try:
+                await context.close_connections()
+            finally:
+                await self._stop_embedded()
             raise
         finally:
             _tortoise_current_context.reset(token)
         self._context = context
+        # Like Tortoise.init: the caller's task (and, when nobody else claimed it, every task)
+        # sees this Tortoise, so the game's own models and in_transaction() work on it.
+        if _tortoise_current_context.get() is None:
+            _tortoise_current_context.set(context)
+            self._made_current = True
+        from tortoise import context as tortoise_context
+
+        if tortoise_context._global_context is None:
+            set_global_context(context)
+
+    def _attach(self) -> TortoiseContext:
+        context = get_current_context()
+        if context is None or not context.inited:
+            raise ConfigurationError(
+                "connection= attaches the layer to a Tortoise the game initialised, but "
+                "Tortoise is not initialised in this task: call Tortoise.init (or "
+                f"RegisterTortoise) first, with persistence.tortoise_app() under {APP_LABEL!r}"
+            )
+        if self.connection not in context.connections.db_config:
+            raise ConfigurationError(
+                f"Tortoise has no connection named {self.connection!r} "
+                f"(it has {sorted(context.connections.db_config)})"
+            )
+        self._check_models_registered(context)
+        client = context.connections.get(self.connection)
+        if isinstance(client, TransactionWrapper):
+            client = client._parent
+        if not isinstance(client, AsyncpgDBClient):
+            raise ConfigurationError(
+                f"connection {self.connection!r} uses {type(client).__name__}; the layer needs "
+                "Tortoise's asyncpg engine (a postgres:// URL or tortoise.backends.asyncpg)"
+            )
+        attach(client)
+        return context
+
+    def _check_models_registered(self, context: TortoiseContext) -> None:
+        from models.player import Player
+
+        apps = context.apps
+        registered = apps is not None and APP_LABEL in apps.apps
+        if not registered or Player._meta.app != APP_LABEL:
+            raise ConfigurationError(
+                f"the package's models are not registered in this Tortoise: add "
+                f"{APP_LABEL!r}: persistence.tortoise_app({self.connection!r}) to its 'apps'"
+            )
+        if Player._meta.default_connection != self.connection:
+            raise ConfigurationError(
+                f"the package's models use connection {Player._meta.default_connection!r}, "
+                f"not {self.connection!r}: pass tortoise_app({self.connection!r})"
+            )
 
     async def close(self) -> None:
-        """Close the pool and stop an embedded server; safe to call twice."""
+        """Close what :meth:`start` opened; attached, Tortoise is left as it is."""
         context, self._context = self._context, None
-        self._pool = None
+        if context is None or self.attached:
+            return
         try:
-            if context is not None:
-                token = _tortoise_current_context.set(context)
-                try:
-                    await context.close_connections()
-                finally:
-                    _tortoise_current_context.reset(token)
+            token = _tortoise_current_context.set(context)
+            try:
+                await context.close_connections()
+            finally:
+                _tortoise_current_context.reset(token)
+            if self._made_current and _tortoise_current_context.get() is context:
+                _tortoise_current_context.set(None)
         finally:
+            self._made_current = False
             await self._stop_embedded()
 
     async def _stop_embedded(self) -> None:
@@ -152,168 +236,184 @@ class Database:
             if self.settings.database_url is None:
                 self._url = None
 
-    @contextmanager
-    def activate(self) -> Iterator[None]:
-        """Make this database's Tortoise context current for the block."""
-        context = self._context
-        if context is None:
+    def _require_context(self) -> TortoiseContext:
+        if self._follow_current:
+            context = get_current_context()
+            if context is None or not context.inited:
+                raise ConfigurationError(
+                    "Tortoise is not initialised: start an AsyncPersistenceLayer, or call "
+                    f"Tortoise.init with persistence.tortoise_app() under {APP_LABEL!r}"
+                )
+            return context
+        if self._context is None:
             raise ConfigurationError("the persistence layer is not started: await layer.start()")
+        return self._context
+
+    # -- the current client ----------------------------------------------------------
+
+    @contextmanager
+    def activate(self) -> Iterator[TortoiseContext]:
+        """Make this database's Tortoise context current for the block (model queries need it)."""
+        context = self._require_context()
         if _tortoise_current_context.get() is context:
-            yield
+            yield context
             return
         token = _tortoise_current_context.set(context)
         try:
-            yield
+            yield context
         finally:
             _tortoise_current_context.reset(token)
 
-    @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[TransactionConnection]:
-        """One PostgreSQL transaction for the block; nested blocks become savepoints.
+    def client(self) -> BaseDBAsyncClient:
+        """The client Tortoise uses for this connection now: a transaction's, or the pool's."""
+        client = self._require_context().connections.get(self.connection)
+        if isinstance(client, TransactionWrapper):
+            return MudTransaction.adopt(client)
+        if isinstance(client, AsyncpgDBClient):
+            attach(client)
+        return client
 
-        The transaction runs on one asyncpg connection taken from Tortoise's pool; every
-        :meth:`fetch` of this task inside the block uses it. Errors from BEGIN and COMMIT are
-        translated; an error raised by the block rolls back and propagates unchanged. The
-        connection always goes back to the pool, even when the server killed it.
+    @property
+    def in_transaction(self) -> bool:
+        """Whether the current task is inside a transaction on this connection."""
+        return isinstance(self.client(), TransactionWrapper)
 
-        Tortoise ORM querysets run inside the block do not join this transaction; use the
-        repositories (or ``fetch``) for work that must be atomic.
-        """
-        current = self._tx.get()
-        if current is not None:
-            async with current.savepoint():
-                yield current
+    def emit(self, bus: EventBus, events: Sequence[Event]) -> None:
+        """Publish events now, or when the enclosing transaction commits."""
+        if not events:
             return
-        pool = self._require_pool()
+        pending = [(bus, event) for event in events]
         try:
-            connection = await pool.acquire()
-        except PersistenceError:
-            raise
-        except Exception as exc:
-            raise _not_applied(exc) from exc
-        tx = TransactionConnection(connection)
-        token = self._tx.set(tx)
-        try:
-            try:
-                await tx.begin()
-            except Exception as exc:
-                raise _not_applied(exc) from exc
-            try:
-                yield tx
-            except BaseException as exc:
-                await tx.rollback_quietly(exc)
-                raise
-            try:
-                await tx.commit()
-            except Exception as exc:
-                raise translate(exc) from exc
-        finally:
-            self._tx.reset(token)
-            await _release(pool, connection)
+            current = self.client()
+        except ConfigurationError:
+            current = None
+        if isinstance(current, MudTransaction):
+            current.collect(pending)
+        else:
+            publish(pending)
 
-    def _require_pool(self) -> Any:
-        if self._context is None or self._pool is None:
-            raise ConfigurationError("the persistence layer is not started: await layer.start()")
-        return self._pool
-
-    async def fetch(self, sql: str, args: Sequence[Any]) -> list[Row]:
-        """Run one parameterised statement and return its rows (RETURNING rows included).
-
-        Inside :meth:`transaction` the statement runs on the transaction's connection;
-        otherwise straight on Tortoise's own asyncpg pool: the same connections, settings and
-        acquire timeout, without the per-call layers of the ORM client. Rows are asyncpg
-        records. Errors are translated here, the one place statements run.
-        """
-        tx = self._tx.get()
-        if tx is not None:
-            return await tx.fetch(sql, args)
-        pool = self._require_pool()
-        try:
-            connection = await pool.acquire()
-        except PersistenceError:
-            raise
-        except Exception as exc:
-            raise _not_applied(exc) from exc
-        try:
-            records: list[Row] = await connection.fetch(sql, *args)
-            return records
-        except Exception as exc:
-            raise translate(exc) from exc
-        finally:
-            await _release(pool, connection)
-
-
-class TransactionConnection:
-    """The connection of one open transaction, shared by the calls of the task inside it."""
-
-    def __init__(self, connection: Any) -> None:
-        self._connection = connection
-        self._transaction: Any = None
-        self._lock = asyncio.Lock()  # asyncpg runs one operation per connection at a time
-
-    async def begin(self) -> None:
-        """Send BEGIN."""
-        self._transaction = self._connection.transaction()
-        await self._transaction.start()
-
-    async def commit(self) -> None:
-        """Send COMMIT."""
-        async with self._lock:
-            await self._transaction.commit()
-
-    async def rollback_quietly(self, cause: BaseException) -> None:
-        """Roll back; a connection already dead is rolled back by the server anyway."""
-        try:
-            async with self._lock:
-                await self._transaction.rollback()
-        except Exception:
-            log.debug("rollback after %r failed", cause, exc_info=True)
+    # -- calls and transactions ------------------------------------------------------
 
     @asynccontextmanager
-    async def savepoint(self) -> AsyncIterator[None]:
-        """A nested block: a savepoint, released on success, rolled back on error."""
-        async with self._lock:
-            nested = self._connection.transaction()
-            try:
-                await nested.start()
-            except Exception as exc:
-                raise translate(exc) from exc
+    async def call(self, *, atomic: bool = False) -> AsyncIterator[BaseDBAsyncClient]:
+        """One repository call; yields the client its statements and model queries use.
+
+        Inside a transaction: a savepoint, with the transaction's statement lock held for the
+        whole call. Outside: its own transaction when ``atomic`` (several statements that
+        must apply together), else the pool (one autocommit statement).
+        """
+        with self.activate():
+            current = self.client()
+            if isinstance(current, MudTransaction):
+                async with self._savepoint(current) as child:
+                    yield child
+            elif atomic:
+                async with self._root(current) as root:
+                    yield root
+            else:
+                yield current
+
+    def transaction(self) -> AbstractAsyncContextManager[BaseDBAsyncClient]:
+        """A transaction block for the caller: a savepoint when one is open already."""
+        return self.call(atomic=True)
+
+    @asynccontextmanager
+    async def _root(self, client: BaseDBAsyncClient) -> AsyncIterator[BaseDBAsyncClient]:
+        if not isinstance(client, AsyncpgDBClient):
+            raise ConfigurationError(f"cannot open a transaction on {type(client).__name__}")
+        context = RootTransactionContext(client)
         try:
-            yield
-        except BaseException:
+            transaction = await context.__aenter__()
+        except PersistenceError:
+            raise
+        except Exception as exc:
+            raise _not_applied(exc) from exc
+        try:
+            yield transaction
+        except BaseException as exc:
             try:
-                async with self._lock:
-                    await nested.rollback()
+                await context.__aexit__(type(exc), exc, exc.__traceback__)
             except Exception:
-                log.debug("savepoint rollback failed", exc_info=True)
+                log.debug("rollback after %r failed", exc, exc_info=True)
             raise
         try:
-            async with self._lock:
-                await nested.commit()
+            await context.__aexit__(None, None, None)
+        except PersistenceError:
+            raise
         except Exception as exc:
             raise translate(exc) from exc
 
-    async def fetch(self, sql: str, args: Sequence[Any]) -> list[Row]:
-        """Run one statement in the transaction, errors translated."""
+    @asynccontextmanager
+    async def _savepoint(self, parent: MudTransaction) -> AsyncIterator[MudTransaction]:
+        # The parent's statement lock: other calls and the game's own statements on this
+        # transaction wait, so nothing runs between this savepoint's start and its end.
+        async with parent._lock:
+            if parent.is_closed():
+                raise _closed()
+            child = MudTransaction(parent)
+            try:
+                await child.savepoint()
+            except Exception as exc:
+                raise translate(exc) from exc
+            handler = self._require_context().connections
+            token = handler.set(self.connection, child)
+            try:
+                yield child
+            except BaseException as exc:
+                handler.reset(token)
+                await _quietly(child.savepoint_rollback(), exc)
+                raise
+            handler.reset(token)
+            if parent.is_closed():
+                # The block this call runs in ended while it ran: do not report a success
+                # for work the block's COMMIT or ROLLBACK no longer covers.
+                await _quietly(child.savepoint_rollback(), None)
+                raise _closed()
+            try:
+                await child.release_savepoint()
+            except Exception as exc:
+                raise translate(exc) from exc
+
+    async def fetch(self, client: BaseDBAsyncClient, sql: str, args: Sequence[Any]) -> list[Any]:
+        """Run one hand-written statement on ``client`` and return its rows (RETURNING too).
+
+        It goes through Tortoise's ``acquire_connection()``: the pool's connection, or the
+        transaction's under its statement lock. Errors are translated here, the one place
+        hand-written statements run; an error before the statement was sent is marked
+        ``not_applied``.
+        """
+        wrapper = client.acquire_connection()
         try:
-            async with self._lock:
-                records: list[Row] = await self._connection.fetch(sql, *args)
-                return records
+            connection = await wrapper.__aenter__()
+        except PersistenceError:
+            raise
         except Exception as exc:
-            raise translate(exc) from exc
+            raise _not_applied(exc) from exc
+        try:
+            rows: list[Any] = await connection.fetch(sql, *args)
+        except BaseException as exc:
+            await _exit_quietly(wrapper, exc)
+            if isinstance(exc, Exception):
+                raise translate(exc) from exc
+            raise
+        await _exit_quietly(wrapper, None)
+        return rows
 
 
-def _not_applied(exc: BaseException) -> PersistenceError:
-    """Translate an error raised before any statement was sent: certainly not applied."""
-    error = translate(exc)
-    error.not_applied = error.not_applied or error.transient
-    return error
-
-
-async def _release(pool: Any, connection: Any) -> None:
-    # asyncpg terminates a broken connection and returns its slot even when release()
-    # raises; the statement's own outcome must not be replaced by that error.
+async def _quietly(step: Any, cause: BaseException | None) -> None:
     try:
-        await pool.release(connection)
+        await step
     except Exception:
-        log.debug("releasing a broken connection raised", exc_info=True)
+        log.debug("savepoint rollback after %r failed", cause, exc_info=True)
+
+
+async def _exit_quietly(wrapper: Any, exc: BaseException | None) -> None:
+    # Returning a connection the server killed raises; the statement's own outcome (its rows,
+    # or its error) must not be replaced by that.
+    try:
+        if exc is None:
+            await wrapper.__aexit__(None, None, None)
+        else:
+            await wrapper.__aexit__(type(exc), exc, exc.__traceback__)
+    except Exception:
+        log.debug("releasing a connection raised", exc_info=True)

@@ -322,6 +322,17 @@ async def run_demo(
     return report
 
 
+class _Reader:
+    """The audit's read-only statements, each as one call on the layer's connection."""
+
+    def __init__(self, layer: AsyncPersistenceLayer) -> None:
+        self._db = layer.db
+
+    async def fetch(self, sql: str, args: list[Any]) -> list[Any]:
+        async with self._db.call() as client:
+            return await self._db.fetch(client, sql, args)
+
+
 async def _audit(
     layer: AsyncPersistenceLayer,
     report: DemoReport,
@@ -329,7 +340,7 @@ async def _audit(
     quantities: dict[str, int],
     start_owner: dict[str, tuple[str, str]],
 ) -> None:
-    db = layer.db
+    db = _Reader(layer)
     floor = layer.settings.health_floor
     rows = await db.fetch(
         "SELECT player_id, (stats->>'current_health')::int AS hp FROM players", []

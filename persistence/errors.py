@@ -40,6 +40,8 @@ __all__ = [
     "PoolExhaustedError",
     "OperationTimeoutError",
     "DataError",
+    "TransactionAbortedError",
+    "TransactionClosedError",
     "guard",
     "translate",
 ]
@@ -205,6 +207,28 @@ class DataError(PersistenceError, ValueError):
     not_applied = True
 
 
+class TransactionAbortedError(PersistenceError):
+    """Raised when leaving a transaction in which a statement failed: nothing was committed.
+
+    PostgreSQL rolls back a whole transaction once a statement fails in it (a repository call
+    runs in its own savepoint, so only a failure of other code does this). Leaving such a
+    block would otherwise look like a commit.
+    """
+
+    not_applied = True
+
+
+class TransactionClosedError(PersistenceError):
+    """Raised when a call runs in a transaction that was already committed or rolled back.
+
+    A task started inside a transaction block inherits it; when the block ends first, the
+    task's later calls are refused before any SQL (and a call still in flight when the block
+    ends is rolled back and refused), so nothing runs on a connection the block gave back.
+    """
+
+    not_applied = True
+
+
 _CONNECTION_ERRORS: Final = (
     asyncpg.PostgresConnectionError,
     asyncpg.InterfaceError,
@@ -280,6 +304,8 @@ def _from_sqlstate(pg: asyncpg.PostgresError) -> PersistenceError:
         return IntegrityError(message, constraint=constraint)
     if state in {"40001", "40P01"}:
         return TransientConflictError(message)
+    if state == "25P02":
+        return TransactionAbortedError(message)
     if state == "57014":
         return OperationTimeoutError(message)
     if state.startswith("08") or state in _UNAVAILABLE_STATES:

@@ -1,16 +1,20 @@
 """AsyncPersistenceLayer: the one object a game server holds.
 
-It composes the repositories over one database and one event outbox, owns their lifecycle
-(``start``/``close``/``async with``) and offers ``transaction()``. The design's delegating
-calls (``layer.get_player_by_id(...)``) are one-line forwards, so code written against the
-design runs unchanged; new code can use the repositories directly (``layer.players``).
+It composes the repositories over one Tortoise connection, owns their lifecycle
+(``start``/``close``/``async with``) and offers ``transaction()``, which is Tortoise's own
+transaction system (``in_transaction()`` inside or around it is the same transaction). The
+layer either runs Tortoise itself (the embedded default, or ``MUD_DATABASE_URL``; the game's
+apps can be registered on it) or attaches to a Tortoise the game initialised
+(``connection="default"``). The design's delegating calls (``layer.get_player_by_id(...)``)
+are one-line forwards, so code written against the design runs unchanged; new code can use
+the repositories directly (``layer.players``).
 """
 
 from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -22,18 +26,19 @@ from models.item import ItemInstance
 from models.player import Player
 from models.profession import Profession
 from models.room import Room
-from persistence.db import Database, run_migrations
-from persistence.errors import ConfigurationError
-from persistence.events import EventBus, EventOutbox, NullEventBus
-from persistence.operations import PURGE_SQL, retention
+from persistence.db import Database
+from persistence.errors import ConfigurationError, guard
+from persistence.events import EventBus, NullEventBus
+from persistence.operations import purge, retention
 from persistence.repositories.container import ContainerRepository, ContentsPolicy
 from persistence.repositories.experience import ExperienceChange, ExperienceRepository
 from persistence.repositories.health import HealthRepository
 from persistence.repositories.item import ItemRepository, TransferResult
 from persistence.repositories.player import PlayerRepository
 from persistence.repositories.profession import ProfessionRepository
-from persistence.repositories.room import RoomRepository
+from persistence.repositories.room import RoomCache, RoomRepository
 from persistence.retry import RetryPolicy
+from persistence.schema import run_migrations
 from persistence.settings import PersistenceSettings
 from persistence.stats import check_amount
 from persistence.world import WorldLoadResult, load_world
@@ -48,45 +53,53 @@ class AsyncPersistenceLayer:
 
     Args:
         settings: Configuration; read from ``MUD_*`` environment variables when ``None``.
+        connection: Attach to this connection of a Tortoise the game initialised (with
+            :func:`persistence.tortoise_app` in its config): the layer opens no pool and
+            neither initialises nor closes Tortoise. ``None``: the layer runs Tortoise itself.
+        apps: The game's own Tortoise apps (``{"game": {"models": ["game.models"]}}``),
+            registered on the layer's connection when it runs Tortoise itself, so one pool and
+            one transaction system serve both.
         event_bus: Receives events after their writes commit; events are dropped when ``None``.
         retry_policy: Overrides the retry policy the settings describe.
         migrate: Apply pending migrations in :meth:`start`. Defaults to true for the embedded
-            throwaway database (which starts empty) and false for a configured URL.
+            throwaway database (which starts empty) and false otherwise.
     """
 
     def __init__(
         self,
         settings: PersistenceSettings | None = None,
         *,
+        connection: str | None = None,
+        apps: Mapping[str, Mapping[str, Any]] | None = None,
         event_bus: EventBus | None = None,
         retry_policy: RetryPolicy | None = None,
         migrate: bool | None = None,
     ) -> None:
         self.settings = settings or PersistenceSettings()
         self.event_bus: EventBus = event_bus if event_bus is not None else NullEventBus()
-        self.db = Database(self.settings)
-        self.events = EventOutbox(self.event_bus)
+        self.db = Database(self.settings, connection=connection, apps=apps)
+        if migrate and connection is not None:
+            raise ConfigurationError(
+                "migrate=True needs the layer to run Tortoise itself; attached to the game's "
+                "connection, run `python -m persistence migrate` (or aerich) before starting"
+            )
         self._migrate = migrate
         retry = retry_policy or RetryPolicy.from_settings(self.settings)
-        self.rooms = RoomRepository(self.db)
-        self.players = PlayerRepository(
-            self.db, rooms=self.rooms, outbox=self.events, retry=retry, settings=self.settings
-        )
-        self.professions = ProfessionRepository(
-            self.db, outbox=self.events, retry=retry, settings=self.settings
-        )
-        self.health = HealthRepository(
-            self.db, outbox=self.events, retry=retry, settings=self.settings
-        )
-        self.experience = ExperienceRepository(
-            self.db, outbox=self.events, retry=retry, settings=self.settings
-        )
-        self.items = ItemRepository(
-            self.db, outbox=self.events, retry=retry, settings=self.settings
-        )
-        self.containers = ContainerRepository(
-            self.db, outbox=self.events, retry=retry, settings=self.settings
-        )
+        self._room_cache = RoomCache()
+        """The room cache the repositories share (the design's ``layer._room_cache``)."""
+        common: dict[str, Any] = {
+            "db": self.db,
+            "event_bus": self.event_bus,
+            "settings": self.settings,
+            "retry_policy": retry,
+        }
+        self.rooms = RoomRepository(self._room_cache, db=self.db)
+        self.players = PlayerRepository(self._room_cache, **common)
+        self.professions = ProfessionRepository(**common)
+        self.health = HealthRepository(**common)
+        self.experience = ExperienceRepository(**common)
+        self.items = ItemRepository(**common)
+        self.containers = ContainerRepository(**common)
 
     async def start(self) -> None:
         """Connect (starting the embedded server if no URL is set) and load the room cache.
@@ -97,7 +110,9 @@ class AsyncPersistenceLayer:
         """
         await self.db.start()
         try:
-            migrate = self._migrate if self._migrate is not None else not self.settings.database_url
+            migrate = self._migrate
+            if migrate is None:
+                migrate = not self.db.attached and not self.settings.database_url
             if migrate:
                 applied = await run_migrations(self.db.url, self.settings)
                 if applied:
@@ -117,7 +132,7 @@ class AsyncPersistenceLayer:
             )
 
     async def close(self) -> None:
-        """Release the pool and stop an embedded server."""
+        """Release the pool and stop an embedded server; attached, Tortoise stays as it is."""
         await self.db.close()
 
     async def __aenter__(self) -> Self:
@@ -139,15 +154,17 @@ class AsyncPersistenceLayer:
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[None]:
-        """Run every repository call in the block as one PostgreSQL transaction.
+        """Run everything in the block as one PostgreSQL transaction: Tortoise's own.
 
-        An exception rolls everything back and propagates. Events raised inside are published
-        after COMMIT, and dropped on ROLLBACK. Blocks nest as savepoints.
+        Repository calls, Tortoise querysets and the game's own model queries inside the block
+        commit or roll back together; a Tortoise ``in_transaction()`` around or inside it is
+        the same transaction. An exception rolls everything back and propagates. Events are
+        published after the outermost COMMIT, never after a rollback. Blocks nest as
+        savepoints. Each repository call inside runs in its own savepoint, so a caller may
+        catch a call's error and carry on (see ``docs/repositories.md``).
         """
-        with self.events.collect() as events:
-            async with self.db.transaction():
-                yield
-        self.events.release(events)
+        async with self.db.transaction():
+            yield
 
     async def purge_operations(self, *, older_than: timedelta = timedelta(days=1)) -> int:
         """Forget op_id records older than ``older_than``; returns how many were deleted.
@@ -155,8 +172,9 @@ class AsyncPersistenceLayer:
         Keep them longer than any caller may retry an operation: a repeat of a purged op_id
         applies again.
         """
-        rows = await self.db.fetch(PURGE_SQL, [retention(older_than)])
-        return len(rows)
+        age = retention(older_than)
+        async with self.db.call() as client, guard():
+            return await purge(client, age)
 
     async def reload_rooms(self) -> int:
         """Re-read the room cache (after reseeding); returns the number of rooms."""

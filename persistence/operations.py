@@ -1,35 +1,35 @@
 """Idempotency keys: an operation with an ``op_id`` takes effect at most once.
 
-The key is claimed (``INSERT ... ON CONFLICT DO NOTHING``) as the first statement of the
-operation's transaction and its outcome recorded in the same transaction. A repeat finds the
-key and gets the recorded outcome back without applying anything. A concurrent repeat waits
-on the key's unique index entry until the first transaction ends, so the two never both
-apply. This is what makes retrying after an unknown outcome safe (the connection died after
-the statement was sent): the retry either replays the committed outcome or, if the first
-attempt rolled back, applies the operation now.
+The key is claimed as the first statement of the operation's transaction and its outcome
+recorded in the same transaction. A repeat finds the key and gets the recorded outcome back
+without applying anything. A concurrent repeat waits on the key's unique index entry until
+the first transaction ends, so the two never both apply. This is what makes retrying after
+an unknown outcome safe (the connection died after the statement was sent): the retry either
+replays the committed outcome or, if the first attempt rolled back, applies the operation now.
 """
 
 from __future__ import annotations
 
 import json
-from datetime import timedelta
-from typing import Any, Final
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any, Final
 
-from persistence.db import TransactionConnection
+from models.operation import AppliedOperation
 from persistence.errors import OperationReusedError, ValidationError
 from persistence.validation import check_text
 
-__all__ = ["check_op_id", "claim", "record"]
+if TYPE_CHECKING:
+    from persistence.db import Database
+    from persistence.repositories.base import Client
 
+__all__ = ["check_op_id", "claim", "purge", "record"]
+
+# Hand-written: the claim must insert the key or learn it exists in one statement, waiting on
+# a concurrent claim's index entry; get_or_create needs three round trips and a savepoint.
 _CLAIM: Final = """
 INSERT INTO applied_operations (op_id, kind, request) VALUES ($1, $2, $3::jsonb)
 ON CONFLICT (op_id) DO NOTHING RETURNING op_id
 """
-_RECORDED: Final = "SELECT kind, request, result FROM applied_operations WHERE op_id = $1"
-_RECORD: Final = "UPDATE applied_operations SET result = $2::jsonb WHERE op_id = $1"
-PURGE_SQL: Final = (
-    "DELETE FROM applied_operations WHERE created_at < now() - $1::interval RETURNING op_id"
-)
 
 
 def check_op_id(value: object) -> str | None:
@@ -39,30 +39,32 @@ def check_op_id(value: object) -> str | None:
     return check_text(value, "op_id", max_length=128)
 
 
+def _canonical(request: dict[str, Any]) -> Any:
+    return json.loads(json.dumps(request, default=str))
+
+
 async def claim(
-    conn: TransactionConnection, op_id: str, kind: str, request: dict[str, Any]
+    db: Database, client: Client, op_id: str, kind: str, request: dict[str, Any]
 ) -> dict[str, Any] | None:
     """Take ``op_id`` inside the caller's transaction, or return its recorded outcome.
 
     Raises:
         OperationReusedError: The op_id was recorded for a different operation or request.
     """
-    claimed = await conn.fetch(_CLAIM, [op_id, kind, json.dumps(request, default=str)])
+    claimed = await db.fetch(client, _CLAIM, [op_id, kind, json.dumps(request, default=str)])
     if claimed:
         return None
-    recorded = (await conn.fetch(_RECORDED, [op_id]))[0]
-    stored = _json(recorded["request"])
-    if recorded["kind"] != kind or stored != json.loads(json.dumps(request, default=str)):
+    recorded = await AppliedOperation.get(op_id=op_id, using_db=client)
+    if recorded.kind != kind or recorded.request != _canonical(request):
         raise OperationReusedError(
-            f"op_id {op_id!r} was already used for a different {recorded['kind']}"
+            f"op_id {op_id!r} was already used for a different {recorded.kind}"
         )
-    result: dict[str, Any] = _json(recorded["result"])
-    return result
+    return recorded.result
 
 
-async def record(conn: TransactionConnection, op_id: str, result: dict[str, Any]) -> None:
+async def record(client: Client, op_id: str, result: dict[str, Any]) -> None:
     """Store the outcome of ``op_id`` in the caller's transaction."""
-    await conn.fetch(_RECORD, [op_id, json.dumps(result, default=str)])
+    await AppliedOperation.filter(op_id=op_id).using_db(client).update(result=_canonical(result))
 
 
 def retention(older_than: timedelta) -> timedelta:
@@ -72,5 +74,11 @@ def retention(older_than: timedelta) -> timedelta:
     return older_than
 
 
-def _json(value: object) -> Any:
-    return json.loads(value) if isinstance(value, str) else value
+async def purge(client: Client, older_than: timedelta) -> int:
+    """Delete op_id records older than ``older_than``; returns how many."""
+    try:
+        cutoff = datetime.now(UTC) - retention(older_than)
+    except OverflowError:
+        return 0  # older than any representable time: nothing is
+    deleted: int = await AppliedOperation.filter(created_at__lt=cutoff).using_db(client).delete()
+    return deleted

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Self
+from typing import Literal, Self
 
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -37,6 +37,11 @@ class PersistenceSettings(BaseSettings):
     statement_timeout: float = Field(default=30.0, gt=0)
     """Seconds one statement may run; enforced by the server and by the driver."""
     application_name: str = "mud-persistence"
+    pool_reset: Literal["transaction", "full"] = "transaction"
+    """What returning a connection to the layer's own pool resets: ``transaction`` rolls back
+    an open transaction only (the layer sets no session state, and this saves a round trip
+    per call); ``full`` also runs asyncpg's reset query (``RESET ALL``, ``UNLISTEN *``...),
+    for games whose own code on the shared pool leaves session state behind."""
     health_floor: int = Field(default=0, le=0)
     """Lowest current_health; set e.g. -10 for a "mortally wounded" state below zero."""
     fallback_room_id: str = Field(default=DEFAULT_FALLBACK_ROOM_ID, min_length=1)

@@ -1,13 +1,13 @@
 """Load world data (rooms and professions) from JSON files into the database.
 
 A world folder holds ``rooms.json`` and ``professions.json``, each a JSON list. Loading is an
-upsert in one transaction: running it twice changes nothing, and a bad file changes nothing.
+upsert (``bulk_create(on_conflict=...)``) in one transaction: running it twice changes
+nothing, and a bad file changes nothing.
 A small sample world ships with the package (:func:`sample_world_path`).
 """
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
@@ -15,8 +15,10 @@ from typing import Any, Final
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 from pydantic import ValidationError as PydanticValidationError
 
+from models.profession import Profession
+from models.room import Room
 from persistence.db import Database
-from persistence.errors import ValidationError
+from persistence.errors import ValidationError, guard
 
 __all__ = ["ProfessionSpec", "RoomSpec", "WorldLoadResult", "load_world", "sample_world_path"]
 
@@ -60,27 +62,6 @@ class WorldLoadResult:
 
 _ROOMS: Final = TypeAdapter(list[RoomSpec])
 _PROFESSIONS: Final = TypeAdapter(list[ProfessionSpec])
-
-_UPSERT_ROOMS: Final = """
-INSERT INTO rooms (room_id, name, description, plane, zone, sub_zone, exits, attributes)
-SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
-                     $7::jsonb[], $8::jsonb[])
-ON CONFLICT (room_id) DO UPDATE SET
-    name = EXCLUDED.name, description = EXCLUDED.description, plane = EXCLUDED.plane,
-    zone = EXCLUDED.zone, sub_zone = EXCLUDED.sub_zone, exits = EXCLUDED.exits,
-    attributes = EXCLUDED.attributes
-"""
-
-_UPSERT_PROFESSIONS: Final = """
-INSERT INTO professions (id, name, description, flavor_text, stat_requirements,
-                         mechanical_effects, is_available)
-SELECT * FROM unnest($1::int[], $2::text[], $3::text[], $4::text[], $5::jsonb[], $6::jsonb[],
-                     $7::bool[])
-ON CONFLICT (id) DO UPDATE SET
-    name = EXCLUDED.name, description = EXCLUDED.description,
-    flavor_text = EXCLUDED.flavor_text, stat_requirements = EXCLUDED.stat_requirements,
-    mechanical_effects = EXCLUDED.mechanical_effects, is_available = EXCLUDED.is_available
-"""
 
 
 def sample_world_path() -> Path:
@@ -130,33 +111,21 @@ async def load_world(db: Database, folder: Path | None = None) -> WorldLoadResul
         folder: The world folder; the sample world when ``None``.
     """
     rooms, professions = read_world(folder or sample_world_path())
-
-    def col(items: list[Any], name: str, as_json: bool = False) -> list[Any]:
-        return [json.dumps(getattr(i, name)) if as_json else getattr(i, name) for i in items]
-
-    async with db.transaction() as conn:
+    room_fields = [f for f in RoomSpec.model_fields if f != "room_id"]
+    profession_fields = [f for f in ProfessionSpec.model_fields if f != "id"]
+    async with db.transaction() as client, guard():
         if rooms:
-            await conn.fetch(
-                _UPSERT_ROOMS,
-                [
-                    *(col(rooms, n) for n in ("room_id", "name", "description", "plane")),
-                    col(rooms, "zone"),
-                    col(rooms, "sub_zone"),
-                    col(rooms, "exits", True),
-                    col(rooms, "attributes", True),
-                ],
+            await Room.bulk_create(
+                [Room(**room.model_dump()) for room in rooms],
+                on_conflict=["room_id"],
+                update_fields=room_fields,
+                using_db=client,
             )
         if professions:
-            await conn.fetch(
-                _UPSERT_PROFESSIONS,
-                [
-                    col(professions, "id"),
-                    col(professions, "name"),
-                    col(professions, "description"),
-                    col(professions, "flavor_text"),
-                    col(professions, "stat_requirements", True),
-                    col(professions, "mechanical_effects", True),
-                    col(professions, "is_available"),
-                ],
+            await Profession.bulk_create(
+                [Profession(**profession.model_dump()) for profession in professions],
+                on_conflict=["id"],
+                update_fields=profession_fields,
+                using_db=client,
             )
     return WorldLoadResult(rooms=len(rooms), professions=len(professions))

@@ -12,7 +12,7 @@ from persistence.db import Row
 from persistence.errors import NotFoundError, ValidationError
 from persistence.events import Event, PlayerHPUpdated, PlayerStatUpdated
 from persistence.operations import check_op_id, claim, record
-from persistence.repositories.base import BaseRepository, as_uuid, run_in
+from persistence.repositories.base import BaseRepository, Client, as_uuid
 from persistence.stats import (
     APPLY_STAT_DELTA_PLAIN_SQL,
     APPLY_STAT_DELTA_SQL,
@@ -87,27 +87,26 @@ class AtomicStatsRepository(BaseRepository):
         ids, values = _checked_deltas(deltas)
         if not ids:
             return {}
-        sql, args = self._statement(field_name, ids, values)
+        sql, args = self._delta_statement(field_name, ids, values)
         if key is None:
             # Not idempotent: retried only when the statement certainly was not applied.
-            changes = _changes(field_name, ids, await self._write(sql, args))
+            changes = _changes(field_name, ids, await self._statement(sql, args, idempotent=False))
         else:
             request = {"field": field_name, "deltas": dict(zip(map(str, ids), values, strict=True))}
 
-            async def attempt() -> tuple[dict[uuid.UUID, StatChange], bool]:
-                async with self._db.transaction() as conn:
-                    replay = await claim(conn, key, "stat_delta", request)
-                    if replay is not None:
-                        return _changes_from_json(replay), True
-                    found = _changes(field_name, ids, await run_in(conn, sql, args))
-                    await record(conn, key, _changes_to_json(found))
-                    return found, False
+            async def attempt(client: Client) -> tuple[dict[uuid.UUID, StatChange], bool]:
+                replay = await claim(self._db, client, key, "stat_delta", request)
+                if replay is not None:
+                    return _changes_from_json(replay), True
+                found = _changes(field_name, ids, await self._fetch(client, sql, args))
+                await record(client, key, _changes_to_json(found))
+                return found, False
 
-            changes, replayed = await self._retrying(attempt, idempotent=True)
+            changes, replayed = await self._atomic(attempt, idempotent=True)
             if replayed:
                 return changes
-        if self._outbox.listening:
-            self._outbox.emit(*(_event(change, reason) for change in changes.values()))
+        if self._listening:
+            self._emit(*(_event(change, reason) for change in changes.values()))
         return changes
 
     async def _new_values(
@@ -118,7 +117,7 @@ class AtomicStatsRepository(BaseRepository):
         Same checks, statement and errors as :meth:`_apply_field_deltas`, without building a
         ``StatChange`` per row (a combat tick of 1,000 players is a hot path).
         """
-        if self._outbox.listening:
+        if self._listening:
             changes = await self._apply_field_deltas(field_name, deltas, reason)
             return {pid: change.new_value for pid, change in changes.items()}
         whitelisted_field(field_name)
@@ -127,13 +126,14 @@ class AtomicStatsRepository(BaseRepository):
         ids, values = _checked_deltas(deltas)
         if not ids:
             return {}
-        rows = await self._write(*self._statement(field_name, ids, values))
+        sql, args = self._delta_statement(field_name, ids, values)
+        rows = await self._statement(sql, args, idempotent=False)
         if not rows or not rows[0]["applied"]:
             missing = missing_ids(ids, [r["player_id"] for r in rows])
             raise NotFoundError("player", ", ".join(str(m) for m in missing))
         return {r["player_id"]: r["new_value"] for r in rows}
 
-    def _statement(
+    def _delta_statement(
         self, field_name: str, ids: list[uuid.UUID], values: list[int]
     ) -> tuple[str, list[Any]]:
         """The delta statement and its arguments for one field and these players."""

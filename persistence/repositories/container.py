@@ -18,10 +18,10 @@ from typing import Any, Final, Literal
 
 from models.container import LOCK_STATES, MAX_CAPACITY_SLOTS, SOURCE_TYPES, Container
 from models.item import ItemInstance
-from persistence.db import Row, TransactionConnection
+from persistence.db import Row
 from persistence.errors import NotFoundError, ValidationError, describe
 from persistence.events import ContainerCreated, ContainerRemoved, ContainerUpdated, CorpseCreated
-from persistence.repositories.base import BaseRepository, as_uuid, check_text, run_in
+from persistence.repositories.base import BaseRepository, Client, as_uuid, check_text
 from persistence.repositories.item import (
     INSERT_ITEMS_SQL,
     ITEM_COLUMNS,
@@ -69,12 +69,6 @@ _ORDER: Final = (
     " ORDER BY c.created_at, c.container_id, i.position NULLS LAST, i.created_at,"
     " i.item_instance_id"
 )
-_INSERT_CONTAINER: Final = f"""
-INSERT INTO containers (container_id, source_type, owner_id, room_id, entity_id, lock_state,
-                        capacity_slots, weight_limit, decay_at, allowed_roles, metadata)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::jsonb, $11::jsonb)
-RETURNING {", ".join(CONTAINER_COLUMNS)}
-"""  # noqa: S608 - constant column list
 _LEDGER: Final = """
 INSERT INTO item_movements (item_instance_id, from_owner_type, from_owner_id,
                             to_owner_type, to_owner_id, reason)
@@ -270,19 +264,19 @@ class ContainerRepository(BaseRepository):
         )
         kind, room, entity, specs = spec.source_type, spec.room_id, spec.entity_id, spec.items
         container_id = uuid.uuid4()
-        args = [
-            container_id,
-            kind,
-            spec.owner_id,
-            room,
-            entity,
-            spec.lock_state,
-            spec.capacity_slots,
-            spec.weight_limit,
-            spec.decay_at,
-            json.dumps(list(spec.allowed_roles)),
-            json.dumps(spec.metadata),
-        ]
+        row = {
+            "container_id": container_id,
+            "source_type": kind,
+            "owner_id": spec.owner_id,
+            "room_id": room,
+            "entity_id": entity,
+            "lock_state": spec.lock_state,
+            "capacity_slots": spec.capacity_slots,
+            "weight_limit": spec.weight_limit,
+            "decay_at": spec.decay_at,
+            "allowed_roles": list(spec.allowed_roles),
+            "metadata": spec.metadata,
+        }
         target = Owner("container", str(container_id))
         payload = json.dumps(
             [
@@ -291,14 +285,13 @@ class ContainerRepository(BaseRepository):
             ]
         )
 
-        async def attempt() -> None:
-            async with self._db.transaction() as conn:
-                await run_in(conn, _INSERT_CONTAINER, args)
-                if specs:
-                    await run_in(conn, INSERT_ITEMS_SQL, [payload])
+        async def attempt(conn: Client) -> None:
+            await Container.create(using_db=conn, **row)
+            if specs:
+                await self._fetch(conn, INSERT_ITEMS_SQL, [payload])
 
-        await self._retrying(attempt, idempotent=False)
-        self._outbox.emit(
+        await self._atomic(attempt, idempotent=False)
+        self._emit(
             ContainerCreated(
                 container_id=container_id,
                 source_type=kind,
@@ -312,7 +305,9 @@ class ContainerRepository(BaseRepository):
     async def get_container(self, container_id: uuid.UUID | str) -> Container | None:
         """The container with its items, or ``None``; one query."""
         cid = as_uuid(container_id, "container_id")
-        rows = await self._fetch(f"{_SELECT_WITH_ITEMS} WHERE c.container_id = $1{_ORDER}", [cid])
+        rows = await self._statement(
+            f"{_SELECT_WITH_ITEMS} WHERE c.container_id = $1{_ORDER}", [cid]
+        )
         found = containers_from_rows(rows)
         return found[0] if found else None
 
@@ -325,7 +320,7 @@ class ContainerRepository(BaseRepository):
 
     async def get_containers_by_room_id(self, room_id: str) -> list[Container]:
         """Containers standing in a room (chests, corpses), each with its items; one query."""
-        rows = await self._fetch(
+        rows = await self._statement(
             f"{_SELECT_WITH_ITEMS} WHERE c.room_id = $1{_ORDER}", [_room(room_id)]
         )
         return containers_from_rows(rows)
@@ -333,7 +328,7 @@ class ContainerRepository(BaseRepository):
     async def get_containers_by_entity_id(self, entity_id: uuid.UUID | str) -> list[Container]:
         """Containers an entity wears or carries, each with its items; one query."""
         eid = as_uuid(entity_id, "entity_id")
-        rows = await self._fetch(f"{_SELECT_WITH_ITEMS} WHERE c.entity_id = $1{_ORDER}", [eid])
+        rows = await self._statement(f"{_SELECT_WITH_ITEMS} WHERE c.entity_id = $1{_ORDER}", [eid])
         return containers_from_rows(rows)
 
     async def update_container(
@@ -356,23 +351,26 @@ class ContainerRepository(BaseRepository):
             raise ValidationError("update_container needs lock_state and/or metadata")
         lock = None if lock_state is None else _check_enum(lock_state, LOCK_STATES, "lock_state")
         meta = None if metadata is None else _json_object(metadata, "metadata")
-        rows = await self._write(
-            "UPDATE containers SET lock_state = COALESCE($2, lock_state), "
-            "metadata = COALESCE($3::jsonb, metadata), updated_at = now() "
-            "WHERE container_id = $1 RETURNING container_id",
-            [cid, lock, meta],
-            idempotent=True,
-        )
-        if not rows:
+        changes: dict[str, Any] = {"updated_at": datetime.now(UTC)}
+        if lock is not None:
+            changes["lock_state"] = lock
+        if metadata is not None:
+            changes["metadata"] = metadata
+
+        async def update(conn: Client) -> int:
+            updated: int = await Container.filter(container_id=cid).using_db(conn).update(**changes)
+            return updated
+
+        if not await self._atomic(update, idempotent=True, atomic=False):
             raise NotFoundError("container", cid)
         changed = tuple(n for n, v in (("lock_state", lock), ("metadata", meta)) if v is not None)
-        self._outbox.emit(ContainerUpdated(container_id=cid, fields=changed))
+        self._emit(ContainerUpdated(container_id=cid, fields=changed))
         return await self.require_container(cid)
 
     async def get_decayed_containers(self, current_time: datetime | None = None) -> list[Container]:
         """Containers whose ``decay_at`` has passed (default: now), oldest first, with items."""
         now = _aware(current_time, "current_time") or datetime.now(UTC)
-        rows = await self._fetch(
+        rows = await self._statement(
             f"{_SELECT_WITH_ITEMS} WHERE c.decay_at IS NOT NULL AND c.decay_at <= $1"
             " ORDER BY c.decay_at, c.container_id, i.position NULLS LAST, i.created_at,"
             " i.item_instance_id",
@@ -411,40 +409,46 @@ class ContainerRepository(BaseRepository):
         """
         now = _aware(current_time, "current_time") or datetime.now(UTC)
         policy = _contents(contents)
-        due = await self._fetch(
-            "SELECT container_id FROM containers WHERE decay_at <= $1 ORDER BY decay_at", [now]
-        )
+
+        async def due(conn: Client) -> list[uuid.UUID]:
+            ids = (
+                await Container.filter(decay_at__lte=now)
+                .order_by("decay_at")
+                .using_db(conn)
+                .values_list("container_id", flat=True)
+            )
+            return [uuid.UUID(str(cid)) for cid in ids]
+
         removed: list[uuid.UUID] = []
-        for row in due:
+        for cid in await self._atomic(due, idempotent=True, atomic=False):
             try:
-                if await self._remove(row["container_id"], policy, decayed_before=now):
-                    removed.append(row["container_id"])
+                if await self._remove(cid, policy, decayed_before=now):
+                    removed.append(cid)
             except ValidationError as exc:
-                log.warning("decayed container %s kept: %s", row["container_id"], exc)
+                log.warning("decayed container %s kept: %s", cid, exc)
         return removed
 
     async def _remove(
         self, cid: uuid.UUID, policy: ContentsPolicy, *, decayed_before: datetime | None
     ) -> ContainerRemoved | None:
-        async def attempt() -> ContainerRemoved | None:
-            async with self._db.transaction() as conn:
-                return await self._remove_in(conn, cid, policy, decayed_before)
+        async def attempt(conn: Client) -> ContainerRemoved | None:
+            return await self._remove_in(conn, cid, policy, decayed_before)
 
-        event = await self._retrying(attempt, idempotent=False)
+        event = await self._atomic(attempt, idempotent=False)
         if event is not None:
-            self._outbox.emit(event)
+            self._emit(event)
         return event
 
-    @staticmethod
     async def _remove_in(
-        conn: TransactionConnection,
+        self,
+        conn: Client,
         cid: uuid.UUID,
         policy: ContentsPolicy,
         decayed_before: datetime | None,
     ) -> ContainerRemoved | None:
         # Lock the container first: every move into or out of it locks it too, so from here
         # on its contents cannot change under us, and the next statement sees them all.
-        locked = await run_in(
+        locked = await self._fetch(
             conn,
             "SELECT source_type, room_id, decay_at FROM containers"
             " WHERE container_id = $1 FOR UPDATE",
@@ -458,7 +462,7 @@ class ContainerRepository(BaseRepository):
         ):
             return None
         owner_id = str(cid)
-        items = await run_in(
+        items = await self._fetch(
             conn,
             "SELECT item_instance_id FROM item_instances WHERE owner_type = 'container' "
             "AND owner_id = $1 ORDER BY item_instance_id FOR UPDATE",
@@ -471,20 +475,18 @@ class ContainerRepository(BaseRepository):
                     f"container {cid} has no room to drop its {len(ids)} items into; "
                     "use contents='delete' or move them first"
                 )
-            await run_in(
+            await self._fetch(
                 conn,
                 _MOVE_WITH_POSITIONS,
                 [ids, "room", head["room_id"], [None] * len(ids)],
             )
             reason = "decay" if decayed_before is not None else "container_removed"
-            await run_in(
+            await self._fetch(
                 conn, _LEDGER, [ids, "container", owner_id, "room", head["room_id"], reason]
             )
         elif ids:
-            await run_in(
-                conn, "DELETE FROM item_instances WHERE item_instance_id = ANY($1::text[])", [ids]
-            )
-        await run_in(conn, "DELETE FROM containers WHERE container_id = $1", [cid])
+            await ItemInstance.filter(item_instance_id__in=ids).using_db(conn).delete()
+        await Container.filter(container_id=cid).using_db(conn).delete()
         return ContainerRemoved(
             container_id=cid,
             source_type=head["source_type"],
@@ -520,30 +522,29 @@ class ContainerRepository(BaseRepository):
             if not isinstance(value, timedelta) or value < timedelta(0):
                 raise ValidationError(f"{what} must be a non-negative timedelta")
 
-        async def attempt() -> CorpseCreated:
-            async with self._db.transaction() as conn:
-                return await self._corpse_in(conn, pid, room, decay_after, grace_period)
+        async def attempt(conn: Client) -> CorpseCreated:
+            return await self._corpse_in(conn, pid, room, decay_after, grace_period)
 
-        event = await self._retrying(attempt, idempotent=False)
-        self._outbox.emit(event)
+        event = await self._atomic(attempt, idempotent=False)
+        self._emit(event)
         return await self.require_container(event.container_id)
 
-    @staticmethod
     async def _corpse_in(
-        conn: TransactionConnection,
+        self,
+        conn: Client,
         pid: uuid.UUID,
         room: str,
         decay_after: timedelta,
         grace_period: timedelta,
     ) -> CorpseCreated:
-        player = await run_in(
+        player = await self._fetch(
             conn, "SELECT name FROM players WHERE player_id = $1 FOR UPDATE", [pid]
         )
         if not player:
             raise NotFoundError("player", pid)
         owner_id = str(pid)
         # Lock in id order (as transfers do, so the two cannot deadlock), place by slot order.
-        held = await run_in(
+        held = await self._fetch(
             conn,
             "SELECT item_instance_id, position, created_at FROM item_instances "
             "WHERE owner_type = 'player' AND owner_id = $1 ORDER BY item_instance_id FOR UPDATE",
@@ -568,35 +569,31 @@ class ContainerRepository(BaseRepository):
             "player_name": player[0]["name"],
             "death_timestamp": now.isoformat(),
         }
-        await run_in(
-            conn,
-            _INSERT_CONTAINER,
-            [
-                corpse_id,
-                "corpse",
-                pid,
-                room,
-                None,
-                "unlocked",
-                MAX_CAPACITY_SLOTS,
-                None,
-                decay_at,
-                "[]",
-                json.dumps(metadata),
-            ],
+        await Container.create(
+            using_db=conn,
+            container_id=corpse_id,
+            source_type="corpse",
+            owner_id=pid,
+            room_id=room,
+            decay_at=decay_at,
+            metadata=metadata,
         )
         if inside:
-            await run_in(
+            await self._fetch(
                 conn,
                 _MOVE_WITH_POSITIONS,
                 [inside, "container", str(corpse_id), list(range(len(inside)))],
             )
-            await run_in(
+            await self._fetch(
                 conn, _LEDGER, [inside, "player", owner_id, "container", str(corpse_id), "corpse"]
             )
         if spilled:
-            await run_in(conn, _MOVE_WITH_POSITIONS, [spilled, "room", room, [None] * len(spilled)])
-            await run_in(conn, _LEDGER, [spilled, "player", owner_id, "room", room, "corpse_spill"])
+            await self._fetch(
+                conn, _MOVE_WITH_POSITIONS, [spilled, "room", room, [None] * len(spilled)]
+            )
+            await self._fetch(
+                conn, _LEDGER, [spilled, "player", owner_id, "room", room, "corpse_spill"]
+            )
         return CorpseCreated(
             container_id=corpse_id,
             player_id=pid,

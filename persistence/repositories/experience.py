@@ -13,7 +13,7 @@ from persistence.errors import NotFoundError, ValidationError, describe
 from persistence.events import Event, PlayerLeveledUp, PlayerXPAwarded
 from persistence.operations import check_op_id, claim, record
 from persistence.repositories.atomic import AtomicStatsRepository
-from persistence.repositories.base import as_uuid, run_in
+from persistence.repositories.base import Client, as_uuid
 from persistence.stats import (
     APPLY_XP_DELTA_LINEAR_SQL,
     APPLY_XP_DELTA_SQL,
@@ -108,24 +108,23 @@ class ExperienceRepository(AtomicStatsRepository):
         else:  # the linear curve: no thresholds array in the statement
             sql = APPLY_XP_DELTA_LINEAR_SQL if single else APPLY_XP_DELTAS_LINEAR_SQL
         if key is None:
-            changes = _xp_changes(ids, await self._write(sql, args))
+            changes = _xp_changes(ids, await self._statement(sql, args, idempotent=False))
         else:
             request = {"deltas": dict(zip(map(str, ids), values, strict=True))}
 
-            async def attempt() -> tuple[dict[uuid.UUID, ExperienceChange], bool]:
-                async with self._db.transaction() as conn:
-                    replay = await claim(conn, key, "xp", request)
-                    if replay is not None:
-                        return _xp_from_json(replay), True
-                    found = _xp_changes(ids, await run_in(conn, sql, args))
-                    await record(conn, key, _xp_to_json(found))
-                    return found, False
+            async def attempt(client: Client) -> tuple[dict[uuid.UUID, ExperienceChange], bool]:
+                replay = await claim(self._db, client, key, "xp", request)
+                if replay is not None:
+                    return _xp_from_json(replay), True
+                found = _xp_changes(ids, await self._fetch(client, sql, args))
+                await record(client, key, _xp_to_json(found))
+                return found, False
 
-            changes, replayed = await self._retrying(attempt, idempotent=True)
+            changes, replayed = await self._atomic(attempt, idempotent=True)
             if replayed:
                 return changes
-        if self._outbox.listening:
-            self._outbox.emit(*xp_events(changes.values(), source))
+        if self._listening:
+            self._emit(*xp_events(changes.values(), source))
         return changes
 
     async def update_player_stat_field(

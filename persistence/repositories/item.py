@@ -20,7 +20,8 @@ from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, field_v
 from pydantic import ValidationError as PydanticValidationError
 
 from models.item import OWNER_TYPES, ItemInstance
-from persistence.db import Row, TransactionConnection
+from models.player import Player
+from persistence.db import Row
 from persistence.errors import (
     ContainerFullError,
     ContainerLockedError,
@@ -31,7 +32,7 @@ from persistence.errors import (
 )
 from persistence.events import ItemCreated, ItemsTransferred
 from persistence.operations import check_op_id, claim, record
-from persistence.repositories.base import BaseRepository, as_uuid, check_text, run_in
+from persistence.repositories.base import BaseRepository, Client, as_uuid, check_text
 from persistence.validation import check_sequence
 
 __all__ = [
@@ -347,9 +348,10 @@ class ItemRepository(BaseRepository):
         sql = ENSURE_ITEMS_SQL if ensure else INSERT_ITEMS_SQL
         if owner.owner_type != "container":
             payload = json.dumps([s.row(owner, s.position) for s in specs])
-            rows = await self._write(sql, [payload])
+            rows = await self._statement(sql, [payload], idempotent=False)
         else:
-            async with self._db.transaction() as conn:
+
+            async def insert(conn: Client) -> list[Row]:
                 _, next_position = await self._reserve(conn, owner, len(specs), check_lock=False)
                 payload = json.dumps(
                     [
@@ -357,9 +359,11 @@ class ItemRepository(BaseRepository):
                         for i, s in enumerate(specs)
                     ]
                 )
-                rows = await run_in(conn, sql, [payload])
+                return await self._fetch(conn, sql, [payload])
+
+            rows = await self._atomic(insert, idempotent=False)
         items = items_from_rows(rows)
-        self._outbox.emit(
+        self._emit(
             *(
                 ItemCreated(
                     item_instance_id=item.item_instance_id,
@@ -372,17 +376,17 @@ class ItemRepository(BaseRepository):
         return items
 
     async def _reserve(
-        self, conn: TransactionConnection, owner: Owner, count: int, *, check_lock: bool
+        self, conn: Client, owner: Owner, count: int, *, check_lock: bool
     ) -> tuple[int, int]:
         """Lock a container and check it can take ``count`` more items; (used, next slot)."""
         cid = uuid.UUID(owner.owner_id)
-        locked = await run_in(conn, _LOCK_CONTAINERS, [[cid]])
+        locked = await self._fetch(conn, _LOCK_CONTAINERS, [[cid]])
         if not locked:
             raise NotFoundError("container", cid)
         row = locked[0]
         if check_lock and row["lock_state"] != "unlocked":
             raise ContainerLockedError(f"container {cid} is {row['lock_state']}")
-        counts = (await run_in(conn, _COUNT, [owner.owner_id]))[0]
+        counts = (await self._fetch(conn, _COUNT, [owner.owner_id]))[0]
         used, next_position = int(counts["used"]), int(counts["next_position"])
         if used + count > row["capacity_slots"]:
             raise ContainerFullError(
@@ -393,38 +397,49 @@ class ItemRepository(BaseRepository):
 
     async def item_instance_exists(self, item_instance_id: str) -> bool:
         """Whether an item with this id exists."""
-        rows = await self._fetch(
-            "SELECT 1 FROM item_instances WHERE item_instance_id = $1", [_item_id(item_instance_id)]
-        )
-        return bool(rows)
+        item_id = _item_id(item_instance_id)
+
+        async def exists(conn: Client) -> bool:
+            found: bool = (
+                await ItemInstance.filter(item_instance_id=item_id).using_db(conn).exists()
+            )
+            return found
+
+        return await self._atomic(exists, idempotent=True, atomic=False)
 
     async def get_item_instance(self, item_instance_id: str) -> ItemInstance | None:
         """The item, or ``None``."""
-        rows = await self._fetch(
-            f"{_SELECT} WHERE item_instance_id = $1", [_item_id(item_instance_id)]
-        )
-        return items_from_rows(rows)[0] if rows else None
+        item_id = _item_id(item_instance_id)
+
+        async def read(conn: Client) -> ItemInstance | None:
+            return await ItemInstance.get_or_none(item_instance_id=item_id, using_db=conn)
+
+        return await self._atomic(read, idempotent=True, atomic=False)
 
     async def get_items_by_owner(
         self, owner_type: str, owner_id: str | uuid.UUID
     ) -> list[ItemInstance]:
         """Everything one owner holds, in slot order (a player's inventory is this query)."""
         owner = normalize_owner((owner_type, owner_id))
-        rows = await self._fetch(
-            f"{_SELECT} WHERE owner_type = $1 AND owner_id = $2 "
-            "ORDER BY position NULLS LAST, created_at, item_instance_id",
-            [owner.owner_type, owner.owner_id],
-        )
-        return items_from_rows(rows)
+
+        async def read(conn: Client) -> list[ItemInstance]:
+            # PostgreSQL sorts NULL positions last in ascending order: unplaced items at the end.
+            return await (
+                ItemInstance.filter(owner_type=owner.owner_type, owner_id=owner.owner_id)
+                .order_by("position", "created_at", "item_instance_id")
+                .using_db(conn)
+            )
+
+        return await self._atomic(read, idempotent=True, atomic=False)
 
     async def delete_item_instance(self, item_instance_id: str) -> bool:
         """Delete an item (consumed, destroyed); ``False`` if there was none."""
-        rows = await self._write(
-            "DELETE FROM item_instances WHERE item_instance_id = $1 RETURNING item_instance_id",
-            [_item_id(item_instance_id)],
-            idempotent=True,
-        )
-        return bool(rows)
+        item_id = _item_id(item_instance_id)
+
+        async def delete(conn: Client) -> bool:
+            return bool(await ItemInstance.filter(item_instance_id=item_id).using_db(conn).delete())
+
+        return await self._atomic(delete, idempotent=True, atomic=False)
 
     async def transfer_item(
         self,
@@ -475,22 +490,21 @@ class ItemRepository(BaseRepository):
         ids, source, target, key = list(move.item_ids), move.source, move.target, move.op_id
         request = move.request()
 
-        async def attempt() -> TransferResult:
-            async with self._db.transaction() as conn:
-                if key is not None:
-                    replay = await claim(conn, key, "transfer", request)
-                    if replay is not None:
-                        return TransferResult.from_json(replay, key)
-                moved = await self._move(conn, ids, source, target, position, key, "transfer")
-                if key is not None:
-                    await record(conn, key, moved.to_json())
-                return moved
+        async def attempt(conn: Client) -> TransferResult:
+            if key is not None:
+                replay = await claim(self._db, conn, key, "transfer", request)
+                if replay is not None:
+                    return TransferResult.from_json(replay, key)
+            moved = await self._move(conn, ids, source, target, position, key, "transfer")
+            if key is not None:
+                await record(conn, key, moved.to_json())
+            return moved
 
         # A transaction that certainly rolled back (deadlock, pool timeout) is safe to retry;
         # with an op_id any transient failure is, as the key makes a repeat replay the outcome.
-        result = await self._retrying(attempt, idempotent=key is not None)
+        result = await self._atomic(attempt, idempotent=key is not None)
         if not result.replayed:
-            self._outbox.emit(
+            self._emit(
                 ItemsTransferred(
                     item_instance_ids=result.item_instance_ids,
                     from_owner=(result.from_owner.owner_type, result.from_owner.owner_id),
@@ -502,7 +516,7 @@ class ItemRepository(BaseRepository):
 
     async def _move(
         self,
-        conn: TransactionConnection,
+        conn: Client,
         ids: list[str],
         source: Owner,
         target: Owner,
@@ -520,12 +534,10 @@ class ItemRepository(BaseRepository):
             if owner == target:
                 next_position = slot
         if target.owner_type == "player":
-            exists = await run_in(
-                conn, "SELECT 1 FROM players WHERE player_id = $1", [uuid.UUID(target.owner_id)]
-            )
+            exists = await Player.filter(player_id=target.owner_id).using_db(conn).exists()
             if not exists:
                 raise NotFoundError("player", target.owner_id)
-        locked = {r["item_instance_id"]: r for r in await run_in(conn, _LOCK_ITEMS, [ids])}
+        locked = {r["item_instance_id"]: r for r in await self._fetch(conn, _LOCK_ITEMS, [ids])}
         for item_id in ids:
             row = locked.get(item_id)
             if row is None:
@@ -534,8 +546,8 @@ class ItemRepository(BaseRepository):
                 raise ItemNotOwnedError(item_id, (row["owner_type"], row["owner_id"]))
         first = position if position is not None else next_position
         positions = [None if first is None else first + i for i in range(len(ids))]
-        await run_in(conn, _MOVE, [ids, target.owner_type, target.owner_id, positions])
-        await run_in(
+        await self._fetch(conn, _MOVE, [ids, target.owner_type, target.owner_id, positions])
+        await self._fetch(
             conn,
             _LEDGER,
             [ids, *source, *target, reason, op_id],

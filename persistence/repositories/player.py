@@ -1,22 +1,30 @@
 """PlayerRepository: reads, dirty-field saves, batch upserts and the room auto-fix.
 
-Reads run parameterised SQL through Tortoise's connection and build :class:`Player` instances
-the way Tortoise does for its own queries, so results are typed models at close to driver
-speed. Saves write only what the caller changed since the object was loaded, and only if the
-database still holds the values the object was loaded with (compare-and-set per field); see
-``docs/decisions/0002-save-player-dirty-fields.md``.
+Reads of players are hand-written statements run through Tortoise's connection client: the
+plain queryset (``Player.filter(...).first()``) is 1.7x the driver on the hot single-row read
+(target 1.3x; see the "plain Tortoise" column of ``docs/performance.md``), its cost being the
+query built per call. Rows become :class:`Player` instances through Tortoise's own
+``_init_from_db``. Saves write only what the caller changed since the object was loaded, and
+only if the database still holds the values the object was loaded with (compare-and-set per
+field); see ``docs/decisions/0002-save-player-dirty-fields.md``. Updates of single columns and
+the delete are model queries.
 """
 
 from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from functools import lru_cache
-from typing import TYPE_CHECKING, Any, Final
+from typing import Any, Final
 
+from tortoise.expressions import Q
+
+from models.container import Container
+from models.item import ItemInstance
 from models.player import TRACKED_COLUMNS, Player
+from models.room import Room
 from models.stats import PlayerStats
 from persistence.db import Row
 from persistence.errors import (
@@ -27,11 +35,9 @@ from persistence.errors import (
     describe,
 )
 from persistence.events import Event, PlayerCreated, PlayerDeleted, PlayerRoomFixed, PlayerSaved
-from persistence.repositories.base import BaseRepository, as_uuid, check_text
+from persistence.repositories.base import BaseRepository, Client, as_uuid, check_text
+from persistence.repositories.room import RoomCache
 from persistence.validation import check_sequence
-
-if TYPE_CHECKING:
-    from persistence.repositories.room import RoomRepository
 
 __all__ = ["PlayerRepository", "validate_player"]
 
@@ -124,21 +130,6 @@ SELECT player_id, 'updated' FROM updated
 UNION ALL
 SELECT player_id, 'missing' FROM missing
 """  # noqa: S608 - identifiers come from _COLUMN_TYPES only; every value is a bound parameter
-
-
-_DELETE_PLAYER_SQL: Final = """
-WITH gear AS (
-    DELETE FROM containers WHERE entity_id = $1 AND source_type = 'equipment'
-    RETURNING container_id::text AS owner_id
-),
-items AS (
-    DELETE FROM item_instances
-     WHERE (owner_type = 'player' AND owner_id = $1::text)
-        OR (owner_type = 'container' AND owner_id IN (SELECT owner_id FROM gear))
-    RETURNING item_instance_id
-)
-DELETE FROM players WHERE player_id = $1 RETURNING player_id, (SELECT count(*) FROM items) AS items
-"""
 
 
 @lru_cache(maxsize=512)
@@ -302,14 +293,22 @@ def validate_player(player: Player, *, health_floor: int) -> dict[str, Any]:
 class PlayerRepository(BaseRepository):
     """Player CRUD and queries. ``get_*`` returns ``None`` when absent, ``require_*`` raises."""
 
-    def __init__(self, *args: Any, rooms: RoomRepository, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self._rooms = rooms
+    def __init__(self, room_cache: Mapping[str, Room] | None = None, **options: Any) -> None:
+        """See :class:`BaseRepository` for ``options``.
+
+        Args:
+            room_cache: The rooms known to exist, for :meth:`validate_and_fix_player_room`:
+                the layer's ``_room_cache``, or any mapping of room id to room. Without one
+                (or while it is empty and not loaded) rooms are never "fixed".
+            **options: ``event_bus``, ``settings``, ``retry_policy``, ``connection``, ``db``.
+        """
+        super().__init__(**options)
+        self._room_cache: Mapping[str, Room] = room_cache if room_cache is not None else RoomCache()
 
     async def get_player_by_id(self, player_id: uuid.UUID | str) -> Player | None:
         """The player with this id, or ``None``."""
         pid = as_uuid(player_id, "player_id")
-        rows = await self._fetch(f"{_SELECT} WHERE player_id = $1", [pid])
+        rows = await self._statement(f"{_SELECT} WHERE player_id = $1", [pid])
         return players_from_rows(rows)[0] if rows else None
 
     async def require_player(self, player_id: uuid.UUID | str) -> Player:
@@ -328,13 +327,13 @@ class PlayerRepository(BaseRepository):
         check_text(name, "name", max_length=10_000, allow_empty=True)
         if not 0 < len(name) <= _NAME_LENGTH:
             return None  # no player can have such a name
-        rows = await self._fetch(f"{_SELECT} WHERE lower(name) = lower($1)", [name])
+        rows = await self._statement(f"{_SELECT} WHERE lower(name) = lower($1)", [name])
         return players_from_rows(rows)[0] if rows else None
 
     async def get_player_by_user_id(self, user_id: uuid.UUID | str) -> Player | None:
         """The oldest player of this account, or ``None`` (an account may have several)."""
         uid = as_uuid(user_id, "user_id")
-        rows = await self._fetch(
+        rows = await self._statement(
             f"{_SELECT} WHERE user_id = $1 ORDER BY created_at, player_id LIMIT 1", [uid]
         )
         return players_from_rows(rows)[0] if rows else None
@@ -345,7 +344,7 @@ class PlayerRepository(BaseRepository):
             raise ValidationError(f"limit must be a non-negative int, got {describe(limit)}")
         if not isinstance(offset, int) or offset < 0:
             raise ValidationError(f"offset must be a non-negative int, got {describe(offset)}")
-        rows = await self._fetch(
+        rows = await self._statement(
             f"{_SELECT} ORDER BY lower(name), player_id LIMIT $1 OFFSET $2", [limit, offset]
         )
         return players_from_rows(rows)
@@ -353,7 +352,7 @@ class PlayerRepository(BaseRepository):
     async def get_players_in_room(self, room_id: str) -> list[Player]:
         """Players whose current room is ``room_id``, ordered by name."""
         check_text(room_id, "room_id", max_length=255)
-        rows = await self._fetch(
+        rows = await self._statement(
             f"{_SELECT} WHERE current_room_id = $1 ORDER BY lower(name)", [room_id]
         )
         return players_from_rows(rows)
@@ -366,7 +365,7 @@ class PlayerRepository(BaseRepository):
         ids = [as_uuid(pid, "player_id") for pid in check_sequence(player_ids, "player_ids")]
         if not ids:
             return []
-        rows = await self._fetch(f"{_SELECT} WHERE player_id = ANY($1::uuid[])", [ids])
+        rows = await self._statement(f"{_SELECT} WHERE player_id = ANY($1::uuid[])", [ids])
         by_id = {p.player_id: p for p in players_from_rows(rows)}
         return [by_id[pid] for pid in dict.fromkeys(ids) if pid in by_id]
 
@@ -405,23 +404,21 @@ class PlayerRepository(BaseRepository):
             # The common case, one loaded player: a statement shaped to its changed fields.
             single = await self._save_one(rows[0])
             if single is not None:
-                self._outbox.emit(*self._after_save(rows, single))
+                self._emit(*self._after_save(rows, single))
                 return
         docs = [_dumps(r.doc) for r in rows]
         compare = any("e" in r.doc for r in rows if r.doc is not None)
         # Saves are idempotent: repeating one writes the same values, and a field already
         # holding the value being written passes the compare. So a save whose connection died
         # after it was sent is retried like a read.
-        if compare and len(rows) > 1 and not self._db.in_transaction:
-            # A batch with compare-and-set rows must not half-apply: run it as one transaction.
-            async def in_one_transaction() -> dict[uuid.UUID, str]:
-                async with self._db.transaction():
-                    return await self._save(rows, ids, docs)
+        # A batch with compare-and-set rows must not half-apply: one transaction (or savepoint).
+        atomic = compare and len(rows) > 1
 
-            result = await self._retrying(in_one_transaction, idempotent=True)
-        else:
-            result = await self._save(rows, ids, docs)
-        self._outbox.emit(*self._after_save(rows, result))
+        async def save(client: Client) -> dict[uuid.UUID, str]:
+            return await self._save(client, rows, ids, docs)
+
+        result = await self._atomic(save, idempotent=True, atomic=atomic)
+        self._emit(*self._after_save(rows, result))
 
     async def _save_one(self, row: _SaveRow) -> dict[uuid.UUID, str] | None:
         """Update one loaded player with a statement shaped to its changed fields.
@@ -446,26 +443,25 @@ class PlayerRepository(BaseRepository):
             args += [_native(snapshot[c]) for c in columns]
             if stats:
                 args.append(_dumps(doc["e"].get("stats", {})))
-        found = await self._write(_single_save_sql(columns, stats, compare), args, idempotent=True)
+        found = await self._statement(_single_save_sql(columns, stats, compare), args)
         return {player.player_id: "updated"} if found else None
 
     async def _save(
-        self, rows: list[_SaveRow], ids: list[uuid.UUID], docs: list[str]
+        self, client: Client, rows: list[_SaveRow], ids: list[uuid.UUID], docs: list[str]
     ) -> dict[uuid.UUID, str]:
         """Run the save statement; re-insert loaded players whose row was deleted meanwhile."""
         result = {
-            r["player_id"]: r["outcome"]
-            for r in await self._write(_SAVE_SQL, [ids, docs], idempotent=True)
+            r["player_id"]: r["outcome"] for r in await self._fetch(client, _SAVE_SQL, [ids, docs])
         }
         gone = [r for r in rows if result.get(r.player.player_id) == "missing"]
         if gone:
-            again = await self._write(
+            again = await self._fetch(
+                client,
                 _SAVE_SQL,
                 [
                     [r.player.player_id for r in gone],
                     [_dumps(_full_doc(r.player, r.player.get_stats())) for r in gone],
                 ],
-                idempotent=True,
             )
             result.update({r["player_id"]: r["outcome"] for r in again})
         self._check_saved(rows, result)
@@ -500,17 +496,32 @@ class PlayerRepository(BaseRepository):
         return events
 
     async def delete_player(self, player_id: uuid.UUID | str) -> bool:
-        """Delete a player with what only they own, in one statement; ``False`` if none.
+        """Delete a player with what only they own, in one transaction; ``False`` if none.
 
         Their inventory items and their equipment containers (``entity_id`` = the player),
         with the items inside, go too, so nothing is left owned by a player who does not
         exist. Corpses they left in rooms stay: they belong to the world.
         """
         pid = as_uuid(player_id, "player_id")
-        rows = await self._write(_DELETE_PLAYER_SQL, [pid], idempotent=True)
-        if rows:
-            self._outbox.emit(PlayerDeleted(player_id=pid))
-        return bool(rows)
+
+        async def delete(client: Client) -> bool:
+            gear = [
+                str(cid)
+                for cid in await Container.filter(entity_id=pid, source_type="equipment")
+                .using_db(client)
+                .values_list("container_id", flat=True)
+            ]
+            owned = Q(owner_type="player", owner_id=str(pid))
+            if gear:
+                owned |= Q(owner_type="container", owner_id__in=gear)
+            await ItemInstance.filter(owned).using_db(client).delete()
+            await Container.filter(container_id__in=gear).using_db(client).delete()
+            return bool(await Player.filter(player_id=pid).using_db(client).delete())
+
+        deleted = await self._atomic(delete, idempotent=True)
+        if deleted:
+            self._emit(PlayerDeleted(player_id=pid))
+        return deleted
 
     async def update_player_last_active(
         self, player_id: uuid.UUID | str, timestamp: datetime | None = None
@@ -526,15 +537,16 @@ class PlayerRepository(BaseRepository):
         when = timestamp or datetime.now(UTC)
         if when.tzinfo is None:
             when = when.replace(tzinfo=UTC)
-        rows = await self._write(
-            "UPDATE players SET last_active = $2 WHERE player_id = $1 RETURNING last_active",
-            [pid, when],
-            idempotent=True,
-        )
-        if not rows:
+
+        async def touch(client: Client) -> int:
+            updated: int = (
+                await Player.filter(player_id=pid).using_db(client).update(last_active=when)
+            )
+            return updated
+
+        if not await self._atomic(touch, idempotent=True, atomic=False):
             raise NotFoundError("player", pid)
-        stored: datetime = rows[0]["last_active"]
-        return stored
+        return when
 
     async def validate_and_fix_player_room(self, player: Player) -> bool:
         """Move a player standing in a room that does not exist to the fallback room.
@@ -547,28 +559,32 @@ class PlayerRepository(BaseRepository):
         Returns:
             Whether the player was moved.
         """
-        if not self._rooms.loaded or self._rooms.size == 0:
+        rooms = self._room_cache
+        if not len(rooms) or not getattr(rooms, "loaded", True):
             return False
         old_room = player.current_room_id
-        if self._rooms.get_room_by_id(old_room) is not None:
+        if old_room in rooms:
             return False
         fallback = self._settings.fallback_room_id
-        if self._rooms.get_room_by_id(fallback) is None:
+        if fallback not in rooms:
             raise ConfigurationError(f"fallback room {fallback!r} is not in the room cache")
-        rows = await self._write(
-            "UPDATE players SET current_room_id = $2 "
-            "WHERE player_id = $1 AND current_room_id = $3 RETURNING current_room_id",
-            [player.player_id, fallback, old_room],
-            idempotent=True,
-        )
-        if not rows:
+
+        async def move(client: Client) -> int:
+            moved: int = (
+                await Player.filter(player_id=player.player_id, current_room_id=old_room)
+                .using_db(client)
+                .update(current_room_id=fallback)
+            )
+            return moved
+
+        if not await self._atomic(move, idempotent=True, atomic=False):
             fresh = await self.get_player_by_id(player.player_id)
             if fresh is None:
                 raise NotFoundError("player", player.player_id)
             player.accept_columns(current_room_id=fresh.current_room_id)
             return False
         player.accept_columns(current_room_id=fallback)
-        self._outbox.emit(
+        self._emit(
             PlayerRoomFixed(player_id=player.player_id, old_room_id=old_room, new_room_id=fallback)
         )
         return True

@@ -4,14 +4,9 @@ from __future__ import annotations
 
 from models.profession import Profession
 from persistence.errors import ValidationError, describe
-from persistence.repositories.base import BaseRepository
+from persistence.repositories.base import BaseRepository, Client
 
 __all__ = ["ProfessionRepository"]
-
-_SELECT = (
-    "SELECT id, name, description, flavor_text, stat_requirements, mechanical_effects, "
-    "is_available FROM professions"
-)
 
 
 class ProfessionRepository(BaseRepository):
@@ -19,10 +14,14 @@ class ProfessionRepository(BaseRepository):
 
     async def get_all_professions(self, *, include_unavailable: bool = False) -> list[Profession]:
         """Available professions ordered by id; all of them with ``include_unavailable``."""
-        where = "" if include_unavailable else " WHERE is_available"
-        rows = await self._fetch(f"{_SELECT}{where} ORDER BY id", [])
-        with self._db.activate():
-            return [Profession._init_from_db(**row) for row in rows]
+
+        async def read(client: Client) -> list[Profession]:
+            query = (
+                Profession.all() if include_unavailable else Profession.filter(is_available=True)
+            )
+            return await query.order_by("id").using_db(client)
+
+        return await self._atomic(read, idempotent=True, atomic=False)
 
     async def get_profession_by_id(self, profession_id: int) -> Profession | None:
         """The profession with this id (available or not), or ``None``."""
@@ -30,6 +29,8 @@ class ProfessionRepository(BaseRepository):
             raise ValidationError(f"profession_id must be an int, got {describe(profession_id)}")
         if not -(2**31) <= profession_id < 2**31:
             return None
-        rows = await self._fetch(f"{_SELECT} WHERE id = $1", [profession_id])
-        with self._db.activate():
-            return Profession._init_from_db(**rows[0]) if rows else None
+
+        async def read(client: Client) -> Profession | None:
+            return await Profession.get_or_none(id=profession_id, using_db=client)
+
+        return await self._atomic(read, idempotent=True, atomic=False)

@@ -985,8 +985,14 @@ def _init_models_once() -> None:
     global _MODELS_READY
     if not _MODELS_READY:
         from tortoise import Tortoise
+        from tortoise.context import TortoiseContext
 
-        Tortoise.init_models(["models"], "models")
+        from models.app import APP_LABEL, MODELS_MODULE
+
+        if not Player._meta._inited:
+            # In a context of its own: a running layer's (or game's) Tortoise is not touched.
+            with TortoiseContext():
+                Tortoise.init_models([MODELS_MODULE], APP_LABEL)
         _MODELS_READY = True
 
 

@@ -17,9 +17,9 @@ from typing import Any
 import pytest
 import pytest_asyncio
 
-from persistence.db import run_migrations
 from persistence.embedded import start_embedded_postgres
 from persistence.facade import AsyncPersistenceLayer
+from persistence.schema import run_migrations
 from persistence.settings import PersistenceSettings
 from persistence.testing.database import (
     connect,

@@ -134,7 +134,7 @@ class SlowReads(BaseRepository):
     """Uses the repositories' read path with a statement slow enough to be killed mid-flight."""
 
     async def slow(self) -> int:
-        rows = await self._fetch("SELECT 42 AS answer FROM pg_sleep(0.5)", [])
+        rows = await self._statement("SELECT 42 AS answer FROM pg_sleep(0.5)", [])
         return int(rows[0]["answer"])
 
 
@@ -164,12 +164,7 @@ class TestRetry:
         app = f"retry-test-{uuid.uuid4().hex[:8]}"
         settings = make_settings(database_url, application_name=app, retry_max_attempts=attempts)
         async with AsyncPersistenceLayer(settings) as layer:
-            repo = SlowReads(
-                layer.db,
-                outbox=layer.events,
-                retry=RetryPolicy.from_settings(settings),
-                settings=settings,
-            )
+            repo = SlowReads(db=layer.db, retry_policy=RetryPolicy.from_settings(settings))
             read = asyncio.create_task(repo.slow())
             with caplog.at_level(logging.WARNING):
                 assert await _terminate_when_running(admin_conn, app) == 1
@@ -293,7 +288,7 @@ class TestBoundedWaits:
     async def test_statement_timeout_is_typed(self, database_url: str) -> None:
         settings = make_settings(database_url, statement_timeout=0.2, retry_max_attempts=1)
         async with AsyncPersistenceLayer(settings) as layer:
-            repo = SlowReads(layer.db, outbox=layer.events, retry=RetryPolicy(1), settings=settings)
+            repo = SlowReads(db=layer.db, retry_policy=RetryPolicy(1))
             with pytest.raises(OperationTimeoutError):
                 await repo.slow()
             assert await layer.players.get_player_by_id(uuid.uuid4()) is None

@@ -14,6 +14,7 @@ import asyncpg
 import pytest
 from tortoise.context import TortoiseContext
 
+from models.app import APP_LABEL
 from models.schema import CHECK_CONSTRAINTS, COLUMN_DEFAULTS, EXPRESSION_INDEXES
 from persistence.config import tortoise_config
 from persistence.settings import PersistenceSettings
@@ -102,7 +103,7 @@ async def generated_from_models(pg_server: str) -> Any:
 
 async def test_cli_upgrade_on_empty_database_applies_every_migration(upgraded_via_cli: Any) -> None:
     _, output = upgraded_via_cli
-    files = sorted(p.name for p in (ROOT / "migrations" / "models").glob("*.py"))
+    files = sorted(p.name for p in (ROOT / "migrations" / APP_LABEL).glob("*.py"))
     assert files, "no migration files committed"
     for name in files:
         assert name in output
@@ -174,6 +175,6 @@ async def test_models_without_a_matching_migration_are_detected(
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "No changes detected" in result.stdout, result.stdout
-    assert sorted(p.name for p in (tmp_path / "migrations" / "models").glob("*.py")) == sorted(
-        p.name for p in (ROOT / "migrations" / "models").glob("*.py")
+    assert sorted(p.name for p in (tmp_path / "migrations" / APP_LABEL).glob("*.py")) == sorted(
+        p.name for p in (ROOT / "migrations" / APP_LABEL).glob("*.py")
     )

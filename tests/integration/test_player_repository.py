@@ -23,16 +23,24 @@ from tests.factories import FOYER, HALLWAY, new_player
 pytestmark = pytest.mark.integration
 
 
+_CONTROL = ("BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE")
+
+
 def count_queries(layer: AsyncPersistenceLayer, monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """Record every statement the layer sends through its database."""
+    """Record every data statement sent on any asyncpg connection (queries of Tortoise
+    querysets and hand-written statements alike; transaction control is left out)."""
     sent: list[str] = []
-    original: Callable[..., Any] = layer.db.fetch
+    for name in ("fetch", "fetchrow", "fetchval", "execute", "executemany"):
+        original: Callable[..., Any] = getattr(asyncpg.Connection, name)
 
-    async def spy(sql: str, args: list[Any]) -> list[dict[str, Any]]:
-        sent.append(sql)
-        return await original(sql, args)
+        async def spy(
+            self: Any, query: str, *args: Any, _original: Any = original, **kw: Any
+        ) -> Any:
+            if not query.lstrip().upper().startswith(_CONTROL):
+                sent.append(query)
+            return await _original(self, query, *args, **kw)
 
-    monkeypatch.setattr(layer.db, "fetch", spy)
+        monkeypatch.setattr(asyncpg.Connection, name, spy)
     return sent
 
 
@@ -262,14 +270,8 @@ class TestRoomFix:
     async def test_unloaded_cache_changes_nothing(
         self, world_layer: AsyncPersistenceLayer, clean_db: asyncpg.Connection
     ) -> None:
-        unloaded = RoomRepository(world_layer.db)
-        repo = PlayerRepository(
-            world_layer.db,
-            rooms=unloaded,
-            outbox=world_layer.events,
-            retry=RetryPolicy(),
-            settings=world_layer.settings,
-        )
+        unloaded = RoomRepository(db=world_layer.db)
+        repo = PlayerRepository(unloaded.cache, db=world_layer.db, retry_policy=RetryPolicy())
         player = new_player(current_room_id="earth_nowhere_void_room_001")
         await repo.save_player(player)
         assert await repo.validate_and_fix_player_room(player) is False

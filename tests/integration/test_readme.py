@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from persistence.db import run_migrations
+from persistence.schema import run_migrations
 from tests.conftest import create_database, drop_database
 
 pytestmark = pytest.mark.integration

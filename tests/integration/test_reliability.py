@@ -308,7 +308,7 @@ async def test_database_restart_is_survived_and_recovered_within_a_second() -> N
     """A private cluster (not the machine's service) is stopped and started again."""
     import pgserver
 
-    from persistence.db import run_migrations
+    from persistence.schema import run_migrations
 
     folder = Path(tempfile.mkdtemp(prefix="mud-restart-"))
     server = await asyncio.to_thread(pgserver.get_server, folder, cleanup_mode="stop")

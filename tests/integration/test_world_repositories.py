@@ -27,8 +27,8 @@ class TestRoomCache:
         clean_db: asyncpg.Connection,
         monkeypatch: pytest.MonkeyPatch,
     ) -> None:
-        sent = count_queries(world_layer, monkeypatch)
         await clean_db.execute("DELETE FROM rooms")
+        sent = count_queries(world_layer, monkeypatch)
         foyer = world_layer.rooms.get_room_by_id(FOYER)
         assert isinstance(foyer, Room)
         assert foyer.exits["north"] == HALLWAY

@@ -1,0 +1,145 @@
+"""The package's schema: its aerich migrations, applying them, and their recorded history.
+
+aerich records every applied migration in its ``aerich`` table under the app's label. The
+package's app is :data:`~persistence.config.APP_LABEL`; releases before 0.2 used ``"models"``
+(Tortoise's documented label for a project's own app, which collided with games' apps), so
+the first upgrade relabels that history instead of applying everything again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import json
+import os
+import re
+from pathlib import Path
+from typing import Any, Final
+
+import asyncpg
+from tortoise.context import TortoiseContext, _current_context
+
+from persistence.config import APP_LABEL, DEFAULT_CONNECTION, database_credentials, tortoise_config
+from persistence.errors import ConfigurationError, guard
+from persistence.settings import PersistenceSettings
+
+__all__ = [
+    "LEGACY_APP_LABEL",
+    "MIGRATIONS_APP",
+    "migration_files",
+    "migrations_location",
+    "relabel_legacy_history",
+    "relabel_state",
+    "run_migrations",
+]
+
+MIGRATIONS_APP: Final = APP_LABEL
+LEGACY_APP_LABEL: Final = "models"
+
+_MODEL_REF: Final = re.compile(r"^models\.([A-Z]\w*)$")
+
+
+def migrations_location() -> Path:
+    """The folder holding aerich's migrations, in a checkout or an installed wheel."""
+    here = Path(__file__).resolve().parent
+    for candidate in (here / "migrations", here.parent / "migrations"):
+        if (candidate / MIGRATIONS_APP).is_dir():
+            return candidate
+    raise ConfigurationError(f"aerich migrations not found next to {here}")
+
+
+def migration_files() -> list[str]:
+    """The package's migration file names, in the order aerich applies them."""
+    folder = migrations_location() / MIGRATIONS_APP
+    names = [p.name for p in folder.glob("*.py") if p.name[0].isdigit()]
+    return sorted(names, key=lambda name: int(name.split("_", 1)[0]))
+
+
+def relabel_state(value: Any, old: str = LEGACY_APP_LABEL, new: str = APP_LABEL) -> Any:
+    """Aerich's model state with the app label ``old`` replaced by ``new``.
+
+    The state names models ``"<label>.<Model>"`` (as keys, names and relation targets) and
+    records ``"app": "<label>"``; Python paths such as ``"models.stats.PlayerStats"`` stay.
+    """
+    if isinstance(value, dict):
+        out: dict[str, Any] = {}
+        for key, item in value.items():
+            if key == "app" and item == old:
+                out[key] = new
+            else:
+                out[relabel_state(key, old, new)] = relabel_state(item, old, new)
+        return out
+    if isinstance(value, list):
+        return [relabel_state(item, old, new) for item in value]
+    if isinstance(value, str) and old == LEGACY_APP_LABEL:
+        match = _MODEL_REF.match(value)
+        if match:
+            return f"{new}.{match.group(1)}"
+    return value
+
+
+async def relabel_legacy_history(url: str) -> int:
+    """Move the package's migration records from the legacy label to :data:`APP_LABEL`.
+
+    Only rows naming one of the package's own migration files move, so a game's own app that
+    happens to be called ``"models"`` keeps its history. Returns the number of rows moved.
+    """
+    files = migration_files()
+    conn = await asyncpg.connect(**database_credentials(url))
+    try:
+        if await conn.fetchval("SELECT to_regclass('aerich') IS NULL"):
+            return 0
+        async with conn.transaction():
+            rows = await conn.fetch(
+                "SELECT id, content::text AS content FROM aerich"
+                " WHERE app = $1 AND version = ANY($2::text[])",
+                LEGACY_APP_LABEL,
+                files,
+            )
+            for row in rows:
+                content = relabel_state(json.loads(row["content"]))
+                await conn.execute(
+                    "UPDATE aerich SET app = $2, content = $3::jsonb WHERE id = $1",
+                    row["id"],
+                    APP_LABEL,
+                    json.dumps(content),
+                )
+        return len(rows)
+    finally:
+        await conn.close()
+
+
+async def run_migrations(url: str, settings: PersistenceSettings | None = None) -> list[str]:
+    """Apply every pending aerich migration of the package to the database at ``url``.
+
+    aerich initialises Tortoise and closes its connections when done, so it runs in a task
+    with a Tortoise context of its own: the caller's Tortoise state is not touched.
+
+    Returns:
+        The names of the migration files applied (empty when the schema was current).
+    """
+    from aerich import Command
+
+    config = tortoise_config(settings or PersistenceSettings(), url)
+    config["connections"][DEFAULT_CONNECTION]["credentials"].update(minsize=1, maxsize=2)
+    location = migrations_location()
+
+    async def _upgrade() -> list[str]:
+        os.environ.setdefault("AERICH_NO_TORTOISE_V1_WARNING", "1")
+        # aerich initialises and closes "the current" Tortoise: give it one of its own, or
+        # Tortoise's global fallback (a layer's, or the game's) is what it would close.
+        own = TortoiseContext()
+        _current_context.set(own)
+        try:
+            await relabel_legacy_history(url)
+            async with Command(
+                tortoise_config=config, app=MIGRATIONS_APP, location=str(location)
+            ) as command:
+                applied: list[str] = await command.upgrade(run_in_transaction=True)
+                return applied
+        finally:
+            await own.close_connections()
+
+    task = asyncio.get_running_loop().create_task(_upgrade(), context=contextvars.Context())
+    async with guard():
+        return await task
