@@ -16,10 +16,10 @@ import json
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
-from functools import lru_cache
 from typing import Any, Final
 
-from tortoise.expressions import Q
+from pypika_tortoise.terms import Term, ValueWrapper
+from tortoise.expressions import Expression, Q, ResolveContext, ResolveResult
 
 from models.container import Container
 from models.item import ItemInstance
@@ -39,7 +39,7 @@ from persistence.repositories.base import BaseRepository, Client, as_uuid, check
 from persistence.repositories.room import RoomCache
 from persistence.validation import check_sequence
 
-__all__ = ["PlayerRepository", "validate_player"]
+__all__ = ["PlayerRepository", "StatsKeysHold", "StatsPatch", "validate_player"]
 
 # Column -> SQL type of every tracked column except stats (handled as a JSONB patch).
 # These names are the only identifiers formatted into SQL in this module.
@@ -132,40 +132,66 @@ SELECT player_id, 'missing' FROM missing
 """  # noqa: S608 - identifiers come from _COLUMN_TYPES only; every value is a bound parameter
 
 
-@lru_cache(maxsize=512)
-def _single_save_sql(columns: tuple[str, ...], stats: bool, compare: bool) -> str:
-    """``UPDATE players`` of exactly these columns (and stat keys), with compare-and-set.
+class _Sql(Term):  # type: ignore[misc]  # pypika-tortoise terms are untyped
+    """A SQL fragment around other terms; values inside are bound parameters (``$n``)."""
 
-    Parameters: $1 player_id, then the new column values, then (stats) the stat patch and
-    the removed keys, then (compare) the loaded column values and the loaded stat values.
-    Column names come from ``_COLUMN_TYPES`` only; every value is a bound parameter.
+    def __init__(self, template: str, *parts: Term) -> None:
+        super().__init__()
+        self._template = template
+        self._parts = parts
+
+    def get_sql(self, ctx: Any) -> str:
+        return self._template.format(*(part.get_sql(ctx) for part in self._parts))
+
+
+class StatsPatch(Expression):
+    """``stats`` with some keys removed and others set, for ``QuerySet.update(stats=...)``.
+
+    Tortoise hands a plain value (even a ``RawSQL``) given to ``update()`` of a JSONField to the
+    field's JSON encoder; an :class:`~tortoise.expressions.Expression` is resolved into SQL
+    instead. The removed keys and the patch travel as bound parameters.
     """
-    unknown = set(columns) - set(_COLUMN_TYPES)
-    if unknown:
-        raise ValueError(f"not a player column: {sorted(unknown)}")
-    sets = [f"{column} = ${2 + i}" for i, column in enumerate(columns)]
-    next_param = 2 + len(columns)
-    checks: list[str] = []
-    if stats:
-        patch, removed = next_param, next_param + 1
-        next_param += 2
-        sets.append(f"stats = (stats - ${removed}::text[]) || ${patch}::jsonb")
-    if compare:
-        for i, column in enumerate(columns):
-            checks.append(
-                f"({column} IS NOT DISTINCT FROM ${next_param}"
-                f" OR {column} IS NOT DISTINCT FROM ${2 + i})"
-            )
-            next_param += 1
-        if stats:
-            checks.append(
-                f"NOT EXISTS (SELECT 1 FROM jsonb_each(${next_param}::jsonb) e"  # noqa: S608 - $n only
-                " WHERE stats->e.key IS DISTINCT FROM e.value"
-                f" AND stats->e.key IS DISTINCT FROM ${patch}::jsonb->e.key)"
-            )
-    where = " AND ".join(["player_id = $1", *checks])
-    # Identifiers from _COLUMN_TYPES (checked above); values are bound parameters.
-    return f"UPDATE players SET {', '.join(sets)} WHERE {where} RETURNING player_id"  # noqa: S608 - whitelisted identifiers
+
+    def __init__(self, patch: dict[str, Any], removed: Sequence[str]) -> None:
+        self._patch = _dumps(patch)
+        self._removed = list(removed)
+
+    def resolve(self, resolve_context: ResolveContext) -> ResolveResult:
+        """``(stats - $removed::text[]) || $patch::jsonb``."""
+        column = resolve_context.table["stats"]
+        term = _Sql(
+            "(({} - CAST({} AS TEXT[])) || CAST({} AS JSONB))",
+            column,
+            ValueWrapper(self._removed),
+            ValueWrapper(self._patch),
+        )
+        return ResolveResult(term=term)
+
+
+class StatsKeysHold(Expression):
+    """True while every given stats key holds its expected value or the value being written.
+
+    The compare-and-set of a save, as a boolean to filter an update on (annotate, then filter
+    on the annotation): Tortoise has no lookup comparing single JSONB keys by JSON value.
+    """
+
+    def __init__(self, expected: dict[str, Any], new: dict[str, Any]) -> None:
+        self._expected = _dumps(expected)
+        self._new = _dumps(new)
+
+    def resolve(self, resolve_context: ResolveContext) -> ResolveResult:
+        """``NOT EXISTS`` a key whose stored value is neither the expected nor the new one."""
+        column = resolve_context.table["stats"]
+        term = _Sql(
+            "(NOT EXISTS (SELECT 1 FROM jsonb_each(CAST({} AS JSONB)) e"
+            " WHERE {}->e.key IS DISTINCT FROM e.value"
+            " AND {}->e.key IS DISTINCT FROM CAST({} AS JSONB)->e.key))",
+            ValueWrapper(self._expected),
+            column,
+            column,
+            ValueWrapper(self._new),
+        )
+        return ResolveResult(term=term)
 
 
 def _native(value: object) -> object:
@@ -433,17 +459,24 @@ class PlayerRepository(BaseRepository):
         if doc is None or "f" in doc or snapshot is None:
             return None
         player = row.player
-        columns = tuple(c for c in _COLUMN_TYPES if c in doc["p"])
-        stats = "s" in doc
-        compare = "e" in doc
-        args: list[Any] = [player.player_id, *(_native(getattr(player, c)) for c in columns)]
-        if stats:
-            args += [_dumps(doc["s"]), list(doc.get("r", []))]
-        if compare:
-            args += [_native(snapshot[c]) for c in columns]
-            if stats:
-                args.append(_dumps(doc["e"].get("stats", {})))
-        found = await self._statement(_single_save_sql(columns, stats, compare), args)
+        columns = [c for c in _COLUMN_TYPES if c in doc["p"]]
+        values: dict[str, Any] = {c: _native(getattr(player, c)) for c in columns}
+        query = Player.filter(player_id=player.player_id)
+        if "e" in doc:  # compare-and-set: each field still loaded value, or already the new one
+            for column in columns:
+                expected = _native(snapshot[column])
+                query = query.filter(Q(**{column: expected}) | Q(**{column: values[column]}))
+            if "s" in doc:
+                holds = StatsKeysHold(doc["e"].get("stats", {}), doc["s"])
+                query = query.annotate(_mud_stats_hold=holds).filter(_mud_stats_hold=True)
+        if "s" in doc:
+            values["stats"] = StatsPatch(doc["s"], doc.get("r", []))
+
+        async def update(client: Client) -> int:
+            updated: int = await query.using_db(client).update(**values)
+            return updated
+
+        found = await self._atomic(update, idempotent=True, atomic=False)
         return {player.player_id: "updated"} if found else None
 
     async def _save(

@@ -1,0 +1,1 @@
+"""A game's own Tortoise app, for tests of the layer inside a game's Tortoise setup."""
