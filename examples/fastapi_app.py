@@ -1,26 +1,49 @@
-"""The design's "FastAPI dependency injection" example, made real.
+r"""A FastAPI game server that runs Tortoise itself and attaches the persistence layer to it.
 
-Run it with ``uvicorn examples.fastapi_app:app`` (``pip install -e ".[examples]"``); with no
-``MUD_DATABASE_URL`` it starts the embedded PostgreSQL and migrates it. The persistence layer
-(and with it Tortoise) is started and closed in the app's lifespan; handlers get repositories
-through ``Depends``; a missing player is a 404; the package's errors map to HTTP statuses.
+Run it with ``uvicorn examples.fastapi_app:app`` after ``pip install -e ".[examples]"``. With
+no ``MUD_DATABASE_URL`` it starts the embedded PostgreSQL, migrates it and seeds the sample
+world, so every route can be tried at once::
+
+    curl -X POST localhost:8000/players -H 'content-type: application/json' \
+         -d '{"name": "Armitage"}'
+    curl localhost:8000/players?name=armitage
+    curl -X POST localhost:8000/players/<id>/damage -H 'content-type: application/json' \
+         -d '{"amount": 30, "op_id": "hit-1"}'
+
+Tortoise is registered the FastAPI way (``RegisterTortoise``) with the package's app
+(``tortoise_app()``) next to the game's own; the layer attaches to that connection
+(``connection="default"``), so the game's models and the layer share one pool and one
+transaction system. Handlers get repositories through ``Depends``; the package's errors map
+to HTTP statuses.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
-from uuid import UUID
+from uuid import UUID, uuid4
 
 from fastapi import Depends, FastAPI, HTTPException, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
+from tortoise.contrib.fastapi import RegisterTortoise
 
 from models import Player
-from persistence import ApplicationContainer
-from persistence.errors import ConflictError, NotFoundError, PersistenceError, ValidationError
+from persistence import APP_LABEL, AsyncPersistenceLayer, PersistenceSettings, tortoise_app
+from persistence.config import tortoise_connection
+from persistence.embedded import start_embedded_postgres
+from persistence.errors import (
+    ConflictError,
+    IntegrityError,
+    NotFoundError,
+    PersistenceError,
+    ValidationError,
+)
+from persistence.events import EventBus
 from persistence.repositories import HealthRepository, PlayerRepository
+from persistence.schema import run_migrations
 
 
 class PlayerOut(BaseModel):
@@ -46,6 +69,14 @@ class PlayerOut(BaseModel):
         )
 
 
+class PlayerIn(BaseModel):
+    """A new character: a name, and optionally the account and the starting room."""
+
+    name: str = Field(min_length=1, max_length=50)
+    user_id: UUID | None = None
+    current_room_id: str | None = None
+
+
 class DamageIn(BaseModel):
     """A hit: how much, of what kind, and an idempotency key for client retries."""
 
@@ -54,15 +85,34 @@ class DamageIn(BaseModel):
     op_id: str | None = None
 
 
-def create_app(container: ApplicationContainer | None = None) -> FastAPI:
-    """Build the app around one composition root (a new one from the environment by default)."""
-    root = container or ApplicationContainer()
+def create_app(
+    settings: PersistenceSettings | None = None, *, event_bus: EventBus | None = None
+) -> FastAPI:
+    """Build the app; the database comes from ``settings`` (the environment by default)."""
+    config = settings or PersistenceSettings()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        async with root:  # starts the layer: Tortoise context, pool, room cache
-            app.state.container = root
-            yield
+        url, embedded = config.database_url, None
+        if url is None:  # the embedded default: a throwaway PostgreSQL, migrated and seeded
+            embedded = await asyncio.to_thread(start_embedded_postgres)
+            url = embedded.url
+            await run_migrations(url, config)
+        tortoise = {
+            "connections": {"default": tortoise_connection(config, url)},
+            "apps": {APP_LABEL: tortoise_app()},  # the game's own apps go next to it
+        }
+        try:
+            async with RegisterTortoise(app, config=tortoise):
+                layer = AsyncPersistenceLayer(config, connection="default", event_bus=event_bus)
+                async with layer:
+                    if embedded is not None:
+                        await layer.seed_world()
+                    app.state.layer = layer
+                    yield
+        finally:
+            if embedded is not None:
+                await asyncio.to_thread(embedded.stop)
 
     app = FastAPI(title="mud-persistence example", lifespan=lifespan)
 
@@ -73,19 +123,33 @@ def create_app(container: ApplicationContainer | None = None) -> FastAPI:
             status = 404
         elif isinstance(exc, ValidationError):
             status = 422
-        elif isinstance(exc, ConflictError):
+        elif isinstance(exc, ConflictError | IntegrityError):
             status = 409
         elif exc.transient:
             status = 503
         return JSONResponse({"detail": str(exc), "error": type(exc).__name__}, status_code=status)
 
     def get_player_repo(request: Request) -> PlayerRepository:
-        container: ApplicationContainer = request.app.state.container
-        return container.persistence.players
+        layer: AsyncPersistenceLayer = request.app.state.layer
+        return layer.players
 
     def get_health_repo(request: Request) -> HealthRepository:
-        container: ApplicationContainer = request.app.state.container
-        return container.persistence.health
+        layer: AsyncPersistenceLayer = request.app.state.layer
+        return layer.health
+
+    @app.post("/players", status_code=201)
+    async def create_player(
+        new: PlayerIn, request: Request, player_repo: PlayerRepository = Depends(get_player_repo)
+    ) -> PlayerOut:
+        layer: AsyncPersistenceLayer = request.app.state.layer
+        player = Player(
+            player_id=uuid4(),
+            user_id=new.user_id or uuid4(),
+            name=new.name,
+            current_room_id=new.current_room_id or layer.settings.fallback_room_id,
+        )
+        await player_repo.save_player(player)  # a taken name (any case) -> 409
+        return PlayerOut.of(await player_repo.require_player(player.player_id))
 
     @app.get("/players/{player_id}")
     async def get_player(
@@ -115,6 +179,14 @@ def create_app(container: ApplicationContainer | None = None) -> FastAPI:
         player = await player_repo.require_player(player_id)  # NotFoundError -> 404
         await health_repo.damage_player(player, hit.amount, hit.damage_type, op_id=hit.op_id)
         return PlayerOut.of(player)
+
+    @app.get("/rooms/{room_id}")
+    async def get_room(room_id: str, request: Request) -> dict[str, Any]:
+        layer: AsyncPersistenceLayer = request.app.state.layer
+        room = layer.rooms.get_room_by_id(room_id)  # memory only
+        if room is None:
+            raise HTTPException(status_code=404, detail="Room not found")
+        return {"room_id": room.room_id, "name": room.name, "exits": room.exits}
 
     return app
 

@@ -26,6 +26,7 @@ __all__ = [
     "database_credentials",
     "tortoise_app",
     "tortoise_config",
+    "tortoise_connection",
 ]
 
 DEFAULT_CONNECTION: Final = "default"
@@ -92,6 +93,20 @@ def _game_apps(apps: Mapping[str, Mapping[str, Any]] | None) -> dict[str, dict[s
             raise ConfigurationError(f"app {label!r} must be a mapping with a 'models' list")
         out[label] = {"default_connection": DEFAULT_CONNECTION, **app}
     return out
+
+
+def tortoise_connection(
+    settings: PersistenceSettings | None = None, url: str | None = None
+) -> dict[str, Any]:
+    """A connection entry for a game's Tortoise config, with the package's engine and settings.
+
+    Optional: any ``postgres://`` connection of Tortoise's asyncpg engine works for the layer.
+    This one adds what ``MUD_*`` settings describe: bounded pool waits
+    (``MUD_POOL_ACQUIRE_TIMEOUT``; Tortoise's own pool waits forever), the statement timeout,
+    pool sizes, the cheaper pool reset, and Unix-socket URLs (``?host=/dir``).
+    """
+    chosen = settings or PersistenceSettings()
+    return dict(tortoise_config(chosen, url)["connections"][DEFAULT_CONNECTION])
 
 
 def tortoise_config(

@@ -132,7 +132,7 @@ SELECT player_id, 'missing' FROM missing
 """  # noqa: S608 - identifiers come from _COLUMN_TYPES only; every value is a bound parameter
 
 
-class _Sql(Term):  # type: ignore[misc]  # pypika-tortoise terms are untyped
+class _Sql(Term):
     """A SQL fragment around other terms; values inside are bound parameters (``$n``)."""
 
     def __init__(self, template: str, *parts: Term) -> None:
@@ -465,10 +465,12 @@ class PlayerRepository(BaseRepository):
         if "e" in doc:  # compare-and-set: each field still loaded value, or already the new one
             for column in columns:
                 expected = _native(snapshot[column])
-                query = query.filter(Q(**{column: expected}) | Q(**{column: values[column]}))
+                holds: dict[str, Any] = {column: expected}
+                writes: dict[str, Any] = {column: values[column]}
+                query = query.filter(Q(**holds) | Q(**writes))
             if "s" in doc:
-                holds = StatsKeysHold(doc["e"].get("stats", {}), doc["s"])
-                query = query.annotate(_mud_stats_hold=holds).filter(_mud_stats_hold=True)
+                keys = StatsKeysHold(doc["e"].get("stats", {}), doc["s"])
+                query = query.annotate(_mud_stats_hold=keys).filter(_mud_stats_hold=True)
         if "s" in doc:
             values["stats"] = StatsPatch(doc["s"], doc.get("r", []))
 

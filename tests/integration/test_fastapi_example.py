@@ -9,22 +9,31 @@ import httpx
 import pytest
 
 from examples.fastapi_app import create_app
-from persistence import ApplicationContainer
-from tests.conftest import make_settings
-from tests.factories import new_player
+from tests.conftest import RecordingBus, make_settings
 
 pytestmark = pytest.mark.integration
 
 
 async def test_players_api(clean_db: asyncpg.Connection, database_url: str) -> None:
-    container = ApplicationContainer(make_settings(database_url))
-    app = create_app(container)
+    await clean_db.execute(
+        "INSERT INTO rooms (room_id, name, plane, zone, sub_zone) VALUES"
+        " ('earth_arkhamcity_sanitarium_room_foyer_001', 'Foyer', 'earth', 'arkham', 'san')"
+    )
+    bus = RecordingBus()
+    app = create_app(make_settings(database_url), event_bus=bus)
     async with app.router.lifespan_context(app):  # what uvicorn runs at startup/shutdown
-        player = new_player("Henry Armitage")
-        await container.persistence.players.save_player(player)
+        layer = app.state.layer
+        assert layer.db.attached  # on the connection RegisterTortoise made
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://mud") as client:
-            found = await client.get(f"/players/{player.player_id}")
+            created = await client.post("/players", json={"name": "Henry Armitage"})
+            assert created.status_code == 201, created.text
+            player_id = created.json()["player_id"]
+            assert created.json()["current_room_id"] == layer.settings.fallback_room_id
+            taken = await client.post("/players", json={"name": "HENRY ARMITAGE"})
+            assert taken.status_code == 409
+
+            found = await client.get(f"/players/{player_id}")
             assert found.status_code == 200
             body = found.json()
             assert (body["name"], body["stats"]["current_health"]) == ("Henry Armitage", 100)
@@ -33,19 +42,23 @@ async def test_players_api(clean_db: asyncpg.Connection, database_url: str) -> N
             assert (missing.status_code, missing.json()["detail"]) == (404, "Player not found")
             assert (await client.get("/players/not-a-uuid")).status_code == 422
 
-            by_name = await client.get("/players", params={"name": "HENRY ARMITAGE"})
-            assert by_name.json()["player_id"] == str(player.player_id)
+            by_name = await client.get("/players", params={"name": "henry armitage"})
+            assert by_name.json()["player_id"] == player_id
 
             hit = {"amount": 30, "damage_type": "claw", "op_id": "claw-1"}
-            damaged = await client.post(f"/players/{player.player_id}/damage", json=hit)
+            damaged = await client.post(f"/players/{player_id}/damage", json=hit)
             assert damaged.json()["stats"]["current_health"] == 70
-            again = await client.post(f"/players/{player.player_id}/damage", json=hit)
+            again = await client.post(f"/players/{player_id}/damage", json=hit)
             assert again.json()["stats"]["current_health"] == 70  # a client retry is safe
             gone = await client.post(f"/players/{uuid.uuid4()}/damage", json={"amount": 1})
             assert gone.status_code == 404
-            assert (
-                await client.post(f"/players/{player.player_id}/damage", json={"amount": -5})
-            ).status_code == 422
+            negative = await client.post(f"/players/{player_id}/damage", json={"amount": -5})
+            assert negative.status_code == 422
+
+            room = await client.get("/rooms/earth_arkhamcity_sanitarium_room_foyer_001")
+            assert room.json()["name"] == "Foyer"
+            assert (await client.get("/rooms/nowhere")).status_code == 404
     hp = await clean_db.fetchval("SELECT (stats->>'current_health')::int FROM players")
     assert hp == 70
-    assert not container.persistence.db.started  # the lifespan closed the layer
+    assert [type(e).__name__ for e in bus.published] == ["PlayerCreated", "PlayerHPUpdated"]
+    assert not layer.db.started

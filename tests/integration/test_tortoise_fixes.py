@@ -97,7 +97,7 @@ async def test_a_release_that_raises_leaves_no_dead_transaction_in_the_task(
         original = asyncpg.pool.Pool.release
         broken = {"left": 1}
 
-        async def release(self: Any, connection: Any, *, timeout: Any = None) -> None:
+        async def release(self: Any, connection: Any, *, timeout: Any = None) -> None:  # noqa: ASYNC109
             await original(self, connection, timeout=timeout)
             if broken["left"]:
                 broken["left"] -= 1
@@ -129,9 +129,7 @@ async def test_a_killed_backend_inside_a_transaction_leaves_the_task_usable(
         with pytest.raises(PersistenceError) as info:
             async with layer.transaction():
                 await layer.health.update_player_health(player.player_id, -10)
-                rows = await layer.db.client().execute_query_dict(
-                    "SELECT pg_backend_pid() AS pid"
-                )
+                rows = await layer.db.client().execute_query_dict("SELECT pg_backend_pid() AS pid")
                 await clean_db.execute("SELECT pg_terminate_backend($1)", rows[0]["pid"])
                 await asyncio.sleep(0.05)
                 await layer.health.update_player_health(player.player_id, -10)
