@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import copy
+import json
+import operator
 from typing import TYPE_CHECKING, Any, Final
 from uuid import uuid4
 
@@ -66,8 +68,38 @@ class Player(Model):
 
     @classmethod
     def _init_from_db(cls, **kwargs: Any) -> Player:
-        self = super()._init_from_db(**kwargs)
-        self.mark_persisted()
+        """Build a player from a database row (Tortoise calls this for every row it reads).
+
+        Tortoise's own builder, field by field in the same order, with two changes that
+        halve the cost of a row: the stats JSON text is parsed and validated by pydantic in
+        one pass (Tortoise's JSONField decodes it, then validates the dict), and attributes
+        go straight into the instance dict. The values the player was loaded with are kept
+        for a later save; the snapshot is only built as a dict when a save needs it.
+        """
+        meta = cls._meta
+        self = cls.__new__(cls)
+        values = self.__dict__
+        try:
+            for key, model_field, _field in meta.db_native_fields:
+                values[model_field] = kwargs[key]
+            for key, model_field, field in meta.db_default_fields:
+                value = kwargs[key]
+                values[model_field] = None if value is None else field.field_type(value)
+            raw = kwargs["stats"]
+            for key, model_field, field in meta.db_complex_fields:
+                value = kwargs[key]
+                if key == "stats" and isinstance(value, (str, bytes)):
+                    values[model_field] = PlayerStats.model_validate_json(value)
+                else:
+                    values[model_field] = field.to_python_value(value)
+        except KeyError:  # a partial row (``.only(...)``): Tortoise's own path, no snapshot
+            return super()._init_from_db(**kwargs)
+        values["_partial"] = False
+        values["_saved_in_db"] = True
+        values["_custom_generated_pk"] = meta.db_pk_column not in meta.generated_db_fields
+        values["_await_when_save"] = {}
+        stats = raw if isinstance(raw, (str, bytes)) else _stats_dict(values["stats"])
+        values["_persisted"] = _LazySnapshot(_scalars(values), stats)
         return self
 
     def mark_persisted(self) -> None:
@@ -82,7 +114,10 @@ class Player(Model):
 
     def persisted_values(self) -> dict[str, Any] | None:
         """Values as last loaded or saved, or ``None`` for an object never read from the DB."""
-        snapshot: dict[str, Any] | None = getattr(self, "_persisted", None)
+        snapshot: dict[str, Any] | _LazySnapshot | None = getattr(self, "_persisted", None)
+        if isinstance(snapshot, _LazySnapshot):
+            snapshot = snapshot.materialize()
+            object.__setattr__(self, "_persisted", snapshot)
         return snapshot
 
     def accept_stats(self, values: dict[str, Any]) -> None:
@@ -124,6 +159,27 @@ class Player(Model):
 
     def __str__(self) -> str:
         return f"<Player {self.name} {self.player_id}>"
+
+
+_SCALAR_COLUMNS: Final = tuple(name for name in TRACKED_COLUMNS if name != "stats")
+_scalars: Final = operator.itemgetter(*_SCALAR_COLUMNS)
+
+
+class _LazySnapshot:
+    """The values a player was loaded with, kept as they came until a save needs them."""
+
+    __slots__ = ("_raw_stats", "_values")
+
+    def __init__(self, values: tuple[Any, ...], raw_stats: object) -> None:
+        self._values = values
+        self._raw_stats = raw_stats
+
+    def materialize(self) -> dict[str, Any]:
+        """The snapshot as a dict: columns by name, ``stats`` as a plain document."""
+        snapshot = dict(zip(_SCALAR_COLUMNS, self._values, strict=True))
+        raw = self._raw_stats
+        snapshot["stats"] = json.loads(raw) if isinstance(raw, (str, bytes)) else raw
+        return snapshot
 
 
 def _stats_dict(stats: PlayerStats | dict[str, Any]) -> dict[str, Any]:

@@ -10,7 +10,7 @@ from typing import Any
 import asyncpg
 import pytest
 
-from models.player import Player
+from models.player import TRACKED_COLUMNS, Player
 from persistence.errors import DuplicateError, NotFoundError, ValidationError
 from persistence.events import PlayerCreated, PlayerDeleted, PlayerRoomFixed, PlayerSaved
 from persistence.facade import AsyncPersistenceLayer
@@ -290,3 +290,36 @@ async def test_saved_event_names_the_written_fields(
     await layer.players.save_player(loaded)
     saved = bus.of(PlayerSaved)
     assert [e.fields for e in saved] == [("current_room_id", "stats.fear")]
+
+
+class TestRowBuilder:
+    """Player._init_from_db is Tortoise's builder made cheaper; the result must be the same."""
+
+    async def test_builds_what_tortoises_own_builder_builds(
+        self, layer: AsyncPersistenceLayer, clean_db: asyncpg.Connection
+    ) -> None:
+        from tortoise.models import Model
+
+        from persistence.repositories.player import PLAYER_COLUMNS
+
+        player = new_player("Built", respawn_room_id=HALLWAY, profession_id=None)
+        player.stats.fear = 12
+        await layer.players.save_player(player)
+        row = await clean_db.fetchrow(f"SELECT {PLAYER_COLUMNS} FROM players")
+        with layer.db.activate():
+            ours = Player._init_from_db(**row)
+            theirs = Model._init_from_db.__func__(Player, **row)  # type: ignore[attr-defined]
+        mine = {k: v for k, v in vars(ours).items() if k != "_persisted"}
+        assert mine == vars(theirs)
+        assert ours.persisted_values() == {
+            **{c: getattr(theirs, c) for c in TRACKED_COLUMNS if c != "stats"},
+            "stats": theirs.stats.model_dump(),
+        }
+
+    async def test_partial_rows_take_tortoises_path(self, layer: AsyncPersistenceLayer) -> None:
+        await layer.players.save_player(new_player("Partial"))
+        with layer.db.activate():
+            partial = await Player.all().only("player_id", "name").first()
+        assert partial is not None
+        assert partial.name == "Partial"
+        assert partial._partial
