@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import Any, Final
 
 from models.stats import NUMERIC_STATS
 from persistence.db import Row
@@ -14,10 +14,6 @@ from persistence.events import Event, PlayerHPUpdated, PlayerStatUpdated
 from persistence.operations import check_op_id, claim, record
 from persistence.repositories.base import BaseRepository, Client, as_uuid
 from persistence.stats import (
-    APPLY_STAT_DELTA_PLAIN_SQL,
-    APPLY_STAT_DELTA_SQL,
-    APPLY_STAT_DELTAS_PLAIN_SQL,
-    APPLY_STAT_DELTAS_SQL,
     MAX_DELTA,
     check_delta,
     field_bounds,
@@ -27,6 +23,98 @@ from persistence.stats import (
 from persistence.validation import check_mapping
 
 __all__ = ["AtomicStatsRepository", "StatChange"]
+
+
+# The delta statements are hand-written: each locks the rows (FOR UPDATE, in player-id
+# order so concurrent batches cannot deadlock), clamps, writes with jsonb_set and returns the
+# old and new values in one round trip; Tortoise's update() returns only a row count. Under
+# READ COMMITTED a concurrent writer waits for the lock and then works on the committed
+# value, so no delta is lost. The JSON key is a bound text parameter ($3), never SQL text.
+
+# $1 uuid[] ids, $2 bigint[] deltas, $3 field, $4 default, $5 minimum, $6 maximum,
+# $7 cap_key, $8 dependent. Applies only if every id exists (all or nothing); rows of
+# `missing` name the ids found when it did not.
+APPLY_STAT_DELTAS_SQL: Final = """
+WITH d AS (
+    SELECT * FROM unnest($1::uuid[], $2::bigint[]) AS d(player_id, delta)
+),
+old AS (
+    SELECT p.player_id, d.delta,
+           COALESCE((p.stats->>$3::text)::bigint, $4::bigint) AS old_value,
+           LEAST(GREATEST(COALESCE((p.stats->>$3::text)::bigint, $4::bigint) + d.delta,
+                          $5::bigint),
+                 $6::bigint, (p.stats->>$7::text)::bigint) AS new_value
+      FROM players p JOIN d ON d.player_id = p.player_id
+     ORDER BY p.player_id
+       FOR UPDATE OF p
+),
+upd AS (
+    UPDATE players p
+       SET stats = CASE
+           WHEN $8::text IS NULL THEN jsonb_set(p.stats, ARRAY[$3::text], to_jsonb(c.new_value))
+           ELSE jsonb_set(
+               jsonb_set(p.stats, ARRAY[$3::text], to_jsonb(c.new_value)),
+               ARRAY[$8::text],
+               to_jsonb(LEAST((p.stats->>$8::text)::bigint, c.new_value)))
+       END
+      FROM old c
+     WHERE p.player_id = c.player_id
+       AND (SELECT count(*) FROM old) = cardinality($1::uuid[])
+    RETURNING p.player_id, c.old_value, c.new_value, c.delta,
+              (p.stats->>'max_health')::bigint AS max_health,
+              (p.stats->>'current_health')::bigint AS current_health
+)
+SELECT player_id, old_value, new_value, delta, max_health, current_health, true AS applied
+  FROM upd
+UNION ALL
+SELECT player_id, NULL, NULL, NULL, NULL, NULL, false FROM old
+ WHERE NOT EXISTS (SELECT 1 FROM upd)
+"""
+
+# The same for one player, without the batch machinery (a cheaper plan for the common case).
+# $1 uuid id, $2 bigint delta, then $3..$8 as above. No row when the player does not exist.
+APPLY_STAT_DELTA_SQL: Final = """
+WITH old AS (
+    SELECT p.player_id,
+           COALESCE((p.stats->>$3::text)::bigint, $4::bigint) AS old_value,
+           LEAST(GREATEST(COALESCE((p.stats->>$3::text)::bigint, $4::bigint) + $2::bigint,
+                          $5::bigint),
+                 $6::bigint, (p.stats->>$7::text)::bigint) AS new_value
+      FROM players p
+     WHERE p.player_id = $1
+       FOR UPDATE
+)
+UPDATE players p
+   SET stats = CASE
+       WHEN $8::text IS NULL THEN jsonb_set(p.stats, ARRAY[$3::text], to_jsonb(c.new_value))
+       ELSE jsonb_set(
+           jsonb_set(p.stats, ARRAY[$3::text], to_jsonb(c.new_value)),
+           ARRAY[$8::text],
+           to_jsonb(LEAST((p.stats->>$8::text)::bigint, c.new_value)))
+   END
+  FROM old c
+ WHERE p.player_id = c.player_id
+RETURNING p.player_id, c.old_value, c.new_value, $2::bigint AS delta,
+          (p.stats->>'max_health')::bigint AS max_health,
+          (p.stats->>'current_health')::bigint AS current_health, true AS applied
+"""
+
+
+def _without_dependent(sql: str) -> str:
+    """The same statement for a field nothing depends on (all but max_health): no CASE."""
+    start = sql.index("SET stats = CASE")
+    end = sql.index("END", start) + len("END")
+    return (
+        sql[:start]
+        + "SET stats = jsonb_set(p.stats, ARRAY[$3::text], to_jsonb(c.new_value))"
+        + sql[end:]
+    )
+
+
+APPLY_STAT_DELTAS_PLAIN_SQL: Final = _without_dependent(APPLY_STAT_DELTAS_SQL)
+""":data:`APPLY_STAT_DELTAS_SQL` for a field without a dependent key ($8 is unused)."""
+APPLY_STAT_DELTA_PLAIN_SQL: Final = _without_dependent(APPLY_STAT_DELTA_SQL)
+""":data:`APPLY_STAT_DELTA_SQL` for a field without a dependent key ($8 is unused)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -55,8 +55,9 @@ CONTAINER_COLUMNS: Final = (
 )
 _ITEM_FIELDS: Final = tuple(c.strip() for c in ITEM_COLUMNS.split(","))
 
-# One query returns containers and their items: container columns as they are, item
-# columns prefixed with "i_" (both tables have metadata, created_at...).
+# Hand-written: one query returns containers and their items (container columns as they are,
+# item columns prefixed with "i_"); items are not a Tortoise relation of containers (an owner
+# is a type and an id), and prefetching would be a second round trip.
 _SELECT_WITH_ITEMS: Final = (
     "SELECT "  # noqa: S608 - built from the constant column lists
     + ", ".join(f"c.{c}" for c in CONTAINER_COLUMNS)
@@ -69,6 +70,7 @@ _ORDER: Final = (
     " ORDER BY c.created_at, c.container_id, i.position NULLS LAST, i.created_at,"
     " i.item_instance_id"
 )
+# Hand-written, as in the item repository: one ledger row per item, one position per item.
 _LEDGER: Final = """
 INSERT INTO item_movements (item_instance_id, from_owner_type, from_owner_id,
                             to_owner_type, to_owner_id, reason)
@@ -448,6 +450,7 @@ class ContainerRepository(BaseRepository):
     ) -> ContainerRemoved | None:
         # Lock the container first: every move into or out of it locks it too, so from here
         # on its contents cannot change under us, and the next statement sees them all.
+        # (Locking steps are hand-written, as for moves: FOR UPDATE, items in id order.)
         locked = await self._fetch(
             conn,
             "SELECT source_type, room_id, decay_at FROM containers"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import Any, Final
 
 from models.player import Player
 from persistence.db import Row
@@ -15,10 +15,6 @@ from persistence.operations import check_op_id, claim, record
 from persistence.repositories.atomic import AtomicStatsRepository
 from persistence.repositories.base import Client, as_uuid
 from persistence.stats import (
-    APPLY_XP_DELTA_LINEAR_SQL,
-    APPLY_XP_DELTA_SQL,
-    APPLY_XP_DELTAS_LINEAR_SQL,
-    APPLY_XP_DELTAS_SQL,
     LevelCurve,
     check_amount,
     check_delta,
@@ -28,6 +24,80 @@ from persistence.stats import (
 from persistence.validation import check_mapping
 
 __all__ = ["ExperienceChange", "ExperienceRepository", "xp_events"]
+
+
+# Hand-written: XP and level change in one statement that locks the row and returns the old
+# and new values (Tortoise's update() returns a row count); the level curve is SQL too.
+
+# $1 uuid[] ids, $2 bigint[] deltas, $3 xp_per_level, $4 bigint[] thresholds.
+APPLY_XP_DELTAS_SQL: Final = """
+WITH d AS (
+    SELECT * FROM unnest($1::uuid[], $2::bigint[]) AS d(player_id, delta)
+),
+old AS (
+    SELECT p.player_id, p.experience_points, p.level, d.delta
+      FROM players p JOIN d ON d.player_id = p.player_id
+     ORDER BY p.player_id
+       FOR UPDATE OF p
+),
+upd AS (
+    UPDATE players p
+       SET experience_points = o.experience_points + o.delta,
+           level = CASE
+               WHEN cardinality($4::bigint[]) = 0
+                   THEN (o.experience_points + o.delta) / $3::bigint + 1
+               ELSE 1 + (SELECT count(*) FROM unnest($4::bigint[]) t
+                          WHERE t <= o.experience_points + o.delta)
+           END
+      FROM old o
+     WHERE p.player_id = o.player_id
+       AND (SELECT count(*) FROM old) = cardinality($1::uuid[])
+    RETURNING p.player_id, o.delta, o.experience_points AS old_xp,
+              p.experience_points AS new_xp, o.level AS old_level, p.level AS new_level
+)
+SELECT player_id, delta, old_xp, new_xp, old_level, new_level, true AS applied FROM upd
+UNION ALL
+SELECT player_id, NULL, NULL, NULL, NULL, NULL, false FROM old
+ WHERE NOT EXISTS (SELECT 1 FROM upd)
+"""
+
+
+# One player: $1 uuid id, $2 bigint delta, $3 xp_per_level, $4 bigint[] thresholds.
+APPLY_XP_DELTA_SQL: Final = """
+WITH old AS (
+    SELECT player_id, experience_points, level FROM players WHERE player_id = $1 FOR UPDATE
+)
+UPDATE players p
+   SET experience_points = o.experience_points + $2::bigint,
+       level = CASE
+           WHEN cardinality($4::bigint[]) = 0
+               THEN (o.experience_points + $2::bigint) / $3::bigint + 1
+           ELSE 1 + (SELECT count(*) FROM unnest($4::bigint[]) t
+                      WHERE t <= o.experience_points + $2::bigint)
+       END
+  FROM old o
+ WHERE p.player_id = o.player_id
+RETURNING p.player_id, $2::bigint AS delta, o.experience_points AS old_xp,
+          p.experience_points AS new_xp, o.level AS old_level, p.level AS new_level,
+          true AS applied
+"""
+
+
+def _linear_levels(sql: str) -> str:
+    """The XP statement for the linear curve (no thresholds array)."""
+    start = sql.index("level = CASE")
+    end = sql.index("END", start) + len("END")
+    return sql[:start] + "level = (o.experience_points + {delta}) / $3::bigint + 1" + sql[end:]
+
+
+APPLY_XP_DELTAS_LINEAR_SQL: Final = _linear_levels(APPLY_XP_DELTAS_SQL).replace(
+    "{delta}", "o.delta"
+)
+""":data:`APPLY_XP_DELTAS_SQL` for the linear curve ($4 is unused)."""
+APPLY_XP_DELTA_LINEAR_SQL: Final = _linear_levels(APPLY_XP_DELTA_SQL).replace(
+    "{delta}", "$2::bigint"
+)
+""":data:`APPLY_XP_DELTA_SQL` for the linear curve ($4 is unused)."""
 
 
 @dataclass(frozen=True, slots=True)

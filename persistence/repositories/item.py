@@ -55,6 +55,8 @@ ITEM_COLUMNS: Final = (
 )
 _SELECT: Final = f"SELECT {ITEM_COLUMNS} FROM item_instances"  # noqa: S608 - constant
 
+# Hand-written: any number of items in one INSERT that returns the stored rows (and, for
+# ensure, skips ids that exist); bulk_create returns nothing and save() is a row per item.
 _INSERT_FROM_JSON: Final = f"""
 INSERT INTO item_instances (item_instance_id, prototype_id, owner_type, owner_id, position,
     location_context, quantity, condition, flags_override, binding_state, attunement_state,
@@ -75,6 +77,8 @@ ENSURE_ITEMS_SQL: Final = _INSERT_FROM_JSON.format(
     conflict="ON CONFLICT (item_instance_id) DO NOTHING"
 )
 
+# The locking steps of a move are hand-written: the rows are locked in id order in one
+# statement each (select_for_update has no ORDER BY guarantee across values() and models).
 _LOCK_CONTAINERS: Final = """
 SELECT container_id, lock_state, capacity_slots, room_id FROM containers
  WHERE container_id = ANY($1::uuid[])
@@ -93,6 +97,7 @@ SELECT item_instance_id, owner_type, owner_id FROM item_instances
  ORDER BY item_instance_id
    FOR UPDATE
 """
+# Hand-written: every item gets its own position in one UPDATE (unnest), returning the rows.
 _MOVE: Final = f"""
 UPDATE item_instances i
    SET owner_type = $2, owner_id = $3, position = m.position, updated_at = now()
@@ -100,6 +105,7 @@ UPDATE item_instances i
  WHERE i.item_instance_id = m.item_instance_id
 RETURNING {", ".join("i." + c.strip() for c in ITEM_COLUMNS.split(","))}
 """  # noqa: S608 - constant column list
+# Hand-written: one ledger row per moved item in one INSERT ... SELECT FROM unnest.
 _LEDGER: Final = """
 INSERT INTO item_movements (item_instance_id, from_owner_type, from_owner_id,
                             to_owner_type, to_owner_id, reason, op_id)

@@ -78,7 +78,8 @@ def _expect_clause(column: str, sql_type: str) -> str:
     )
 
 
-# One statement saves any number of players, each described by one JSON document:
+# Hand-written: one statement saves any number of players (unnest), each described by one
+# JSON document, with per-player outcomes; querysets would be one UPDATE per player:
 #   p: changed columns, s: changed stat keys, r: stat keys removed,
 #   e: the loaded values of exactly those fields (compare-and-set; absent with overwrite),
 #   f: the full row, only for a player never loaded (then the row is replaced or inserted).
