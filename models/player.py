@@ -57,7 +57,7 @@ class Player(Model):
     )
     profession_id: int | None
     stats: fields.Field[PlayerStats] = fields.JSONField(field_type=PlayerStats, default=PlayerStats)
-    experience_points = fields.IntField(default=0)
+    experience_points = fields.BigIntField(default=0)
     level = fields.IntField(default=1)
     is_admin = fields.BooleanField(default=False)
     created_at = fields.DatetimeField(auto_now_add=True)
@@ -110,6 +110,38 @@ class Player(Model):
         """
         snapshot = {name: getattr(self, name) for name in TRACKED_COLUMNS}
         snapshot["stats"] = _stats_dict(self.stats)
+        object.__setattr__(self, "_persisted", snapshot)
+
+    def mark_written(
+        self,
+        columns: dict[str, Any],
+        stats: dict[str, Any],
+        removed: list[str],
+        *,
+        full: bool,
+    ) -> None:
+        """Record what a save wrote as what the database holds.
+
+        Only the values the save sent count, not the object's values when it returns: a field
+        the game changed while the save was running is still a change for the next save.
+
+        Args:
+            columns: The column values written.
+            stats: The stats keys written (the whole document when ``full``).
+            removed: The stats keys removed.
+            full: The whole row was written (an insert).
+        """
+        if full:
+            snapshot = dict(columns)
+            snapshot["stats"] = copy.deepcopy(stats)
+        else:
+            snapshot = dict(self.persisted_values() or {})
+            snapshot.update(columns)
+            document = dict(snapshot.get("stats", {}))
+            document.update(copy.deepcopy(stats))
+            for key in removed:
+                document.pop(key, None)
+            snapshot["stats"] = document
         object.__setattr__(self, "_persisted", snapshot)
 
     def persisted_values(self) -> dict[str, Any] | None:

@@ -1,9 +1,10 @@
 """Database-side rules that Tortoise models cannot declare.
 
 Tortoise and aerich express columns, foreign keys and plain indexes, but not CHECK constraints,
-expression indexes or JSONB column defaults. Those live in a hand-written migration; this module
-is the list of what that migration must have created. ``tests/integration/test_migrations.py``
-compares it with the migrated database, so a rule added here without a migration fails.
+expression indexes, JSONB column defaults or generated columns. Those live in hand-written
+migrations; this module is the list of what they must have created.
+``tests/integration/test_migrations.py`` compares it with the migrated database, so a rule
+added here without a migration fails.
 """
 
 from __future__ import annotations
@@ -12,9 +13,68 @@ from typing import Final
 
 from models.container import LOCK_STATES, MAX_CAPACITY_SLOTS, SOURCE_TYPES
 from models.item import OWNER_TYPES
-from models.stats import default_stats_json
+from models.stats import (
+    HEALTH_FLOOR_DEFAULT,
+    STAT_REGISTRY,
+    STAT_VALUE_LIMIT,
+    default_stats_json,
+)
 
-__all__ = ["CHECK_CONSTRAINTS", "COLUMN_DEFAULTS", "EXPRESSION_INDEXES"]
+__all__ = [
+    "CHECK_CONSTRAINTS",
+    "COLUMN_DEFAULTS",
+    "EXPRESSION_INDEXES",
+    "EXTRA_FOREIGN_KEYS",
+    "GENERATED_COLUMNS",
+    "HEALTH_FLOOR_CHECK",
+    "LOST_AND_FOUND_ROOM",
+    "stats_checks",
+]
+
+HEALTH_FLOOR_CHECK: Final = "players_stats_current_health_valid"
+"""The CHECK carrying the health floor; ``python -m persistence migrate`` sets its floor from
+``MUD_HEALTH_FLOOR`` and ``start()`` refuses a layer whose floor differs."""
+
+LOST_AND_FOUND_ROOM: Final = "mud_lost_and_found"
+"""Where the ownership migration put items whose player or container no longer existed."""
+
+
+def _stat_value(key: str, lower: int, upper: int) -> str:
+    # A present key must be a JSON integer within bounds; a missing key takes its default.
+    value = f"(stats ->> '{key}')::numeric"
+    return (
+        f"CASE WHEN NOT stats ? '{key}' THEN true"
+        f" WHEN jsonb_typeof(stats -> '{key}') <> 'number' THEN false"
+        f" ELSE {value} = trunc({value}) AND {value} BETWEEN {lower} AND {upper} END"
+    )
+
+
+def stats_checks(health_floor: int = HEALTH_FLOOR_DEFAULT) -> dict[str, tuple[str, str]]:
+    """The CHECKs that keep every stats document within the registry's bounds.
+
+    One per registry key, plus ``current_health <= max_health`` (missing keys count as their
+    defaults). The floor of ``current_health`` is the setting's.
+    """
+    checks: dict[str, tuple[str, str]] = {}
+    for key, spec in STAT_REGISTRY.items():
+        name = f"players_stats_{key}_valid"
+        if not spec.numeric:
+            condition = f"NOT stats ? '{key}' OR jsonb_typeof(stats -> '{key}') = 'string'"
+        else:
+            lower = health_floor if key == "current_health" else spec.minimum
+            upper = spec.maximum if isinstance(spec.maximum, int) else STAT_VALUE_LIMIT
+            condition = _stat_value(key, -STAT_VALUE_LIMIT if lower is None else lower, upper)
+        checks[name] = ("players", condition)
+    current, maximum = STAT_REGISTRY["current_health"], STAT_REGISTRY["max_health"]
+    checks["players_stats_health_within_max"] = (
+        "players",
+        "CASE WHEN COALESCE(jsonb_typeof(stats -> 'current_health'), 'number') = 'number'"
+        " AND COALESCE(jsonb_typeof(stats -> 'max_health'), 'number') = 'number'"
+        f" THEN COALESCE((stats ->> 'current_health')::numeric, {current.default})"
+        f" <= COALESCE((stats ->> 'max_health')::numeric, {maximum.default})"
+        " ELSE true END",
+    )
+    return checks
 
 
 def _in(column: str, values: tuple[str, ...]) -> str:
@@ -61,12 +121,63 @@ CHECK_CONSTRAINTS: Final[dict[str, tuple[str, str]]] = {
         "item_movements",
         _in("from_owner_type", OWNER_TYPES) + " AND " + _in("to_owner_type", OWNER_TYPES),
     ),
+    "item_instances_owner_id_is_uuid": (
+        "item_instances",
+        "owner_type = 'room'"
+        " OR owner_id ~ '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$'",
+    ),
+    **stats_checks(),
 }
 """CHECK constraints by name. Conditions are compared with what PostgreSQL reports."""
+
+GENERATED_COLUMNS: Final[dict[tuple[str, str], tuple[str, str]]] = {
+    # (table, column): (type, expression). Each owner of an item as a column of its own type,
+    # derived from (owner_type, owner_id), so a real foreign key can check it.
+    ("item_instances", "owner_player_id"): (
+        "uuid",
+        "CASE WHEN owner_type = 'player' THEN owner_id::uuid END",
+    ),
+    ("item_instances", "owner_container_id"): (
+        "uuid",
+        "CASE WHEN owner_type = 'container' THEN owner_id::uuid END",
+    ),
+    ("item_instances", "owner_room_id"): (
+        "character varying",
+        "CASE WHEN owner_type = 'room' THEN owner_id END",
+    ),
+}
+"""Stored generated columns (Tortoise does not declare generated columns)."""
+
+EXTRA_FOREIGN_KEYS: Final[dict[str, tuple[str, str]]] = {
+    # name: (table, definition as pg_get_constraintdef reports it)
+    "item_instances_owner_player_fkey": (
+        "item_instances",
+        "FOREIGN KEY (owner_player_id) REFERENCES players(player_id) ON DELETE CASCADE",
+    ),
+    "item_instances_owner_container_fkey": (
+        "item_instances",
+        "FOREIGN KEY (owner_container_id) REFERENCES containers(container_id) ON DELETE CASCADE",
+    ),
+    "item_instances_owner_room_fkey": (
+        "item_instances",
+        "FOREIGN KEY (owner_room_id) REFERENCES rooms(room_id) ON DELETE RESTRICT",
+    ),
+    "containers_room_fkey": (
+        "containers",
+        "FOREIGN KEY (room_id) REFERENCES rooms(room_id) ON DELETE RESTRICT",
+    ),
+}
+"""Foreign keys the models cannot declare: an item's owner, by kind, and a container's room.
+
+Deleting a player or a container deletes the items it still holds (in the same statement);
+a room that holds items or containers cannot be deleted."""
 
 EXPRESSION_INDEXES: Final[dict[str, tuple[str, str]]] = {
     # name: (table, definition after ON <table>)
     "players_name_lower_key": ("players", "UNIQUE (lower((name)::text))"),
+    "item_instances_owner_player_idx": ("item_instances", "(owner_player_id)"),
+    "item_instances_owner_container_idx": ("item_instances", "(owner_container_id)"),
+    "item_instances_owner_room_idx": ("item_instances", "(owner_room_id)"),
 }
 """Indexes Tortoise cannot declare. Names differing only in case are one name."""
 

@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 __all__ = [
     "HEALTH_FLOOR_DEFAULT",
+    "STAT_VALUE_LIMIT",
     "NUMERIC_STATS",
     "STAT_REGISTRY",
     "PlayerStats",
@@ -27,6 +28,11 @@ __all__ = [
 
 HEALTH_FLOOR_DEFAULT: Final = 0
 """Lowest current_health when settings say nothing; games with a dying state lower it."""
+
+STAT_VALUE_LIMIT: Final = 2**31 - 1
+"""Bound of every numeric stat the registry leaves open (``max_health``, and ``current_health``
+below its floor setting): a stats value is a 32-bit integer, checked by the schema and the
+database alike."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,8 +82,11 @@ NUMERIC_STATS: Final[frozenset[str]] = frozenset(
 def _field(name: str) -> Any:
     spec = STAT_REGISTRY[name]
     default: Any = spec.default
-    upper = spec.maximum if isinstance(spec.maximum, int) else None
-    return Field(default=default, ge=spec.minimum, le=upper)
+    if not spec.numeric:
+        return Field(default=default)
+    lower = spec.minimum if spec.minimum is not None else -STAT_VALUE_LIMIT
+    upper = spec.maximum if isinstance(spec.maximum, int) else STAT_VALUE_LIMIT
+    return Field(default=default, ge=lower, le=upper)
 
 
 class PlayerStats(BaseModel):

@@ -25,6 +25,8 @@ __all__ = [
     "InvalidFieldError",
     "InvalidAmountError",
     "NotFoundError",
+    "PlayerDeletedError",
+    "CorruptRowError",
     "IntegrityError",
     "DuplicateError",
     "ForeignKeyError",
@@ -94,6 +96,43 @@ class NotFoundError(PersistenceError, LookupError):
         super().__init__(f"{entity} {key} not found")
         self.entity = entity
         self.key = key
+
+
+class PlayerDeletedError(NotFoundError):
+    """Raised when saving a player whose row was deleted since it was loaded; nothing written.
+
+    A save never brings a deleted player back: ``PlayerRepository.recreate_player`` does, on
+    purpose.
+    """
+
+    def __init__(self, player_id: object) -> None:
+        super().__init__("player", player_id)
+        self.args = (
+            f"player {player_id} was deleted after this copy was loaded; nothing was written "
+            "(recreate_player() brings it back on purpose)",
+        )
+
+
+class CorruptRowError(PersistenceError):
+    """Raised when a stored row breaks the schema (e.g. a stats document a tool wrote by hand).
+
+    Single-row reads raise it; multi-row reads skip such rows and report each one (a warning
+    log line and a ``PlayerRowCorrupt`` event), so one bad row never hides the good ones.
+
+    Attributes:
+        entity: The kind of row (``"player"``).
+        key: Its id.
+        fields: The offending fields (``"strength"``, or ``"stats"`` for the whole document).
+    """
+
+    def __init__(self, entity: str, key: object, fields: tuple[str, ...], detail: str) -> None:
+        super().__init__(
+            f"{entity} {key} is stored corrupt ({', '.join(fields)}): {detail}; "
+            "fix the row (python -m persistence audit lists every such row)"
+        )
+        self.entity = entity
+        self.key = key
+        self.fields = fields
 
 
 class IntegrityError(PersistenceError):

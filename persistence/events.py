@@ -38,6 +38,7 @@ __all__ = [
     "PlayerHPUpdated",
     "PlayerLeveledUp",
     "PlayerRoomFixed",
+    "PlayerRowCorrupt",
     "PlayerSaved",
     "PlayerStatUpdated",
     "PlayerXPAwarded",
@@ -90,6 +91,19 @@ class PlayerRoomFixed(Event):
     player_id: UUID
     old_room_id: str
     new_room_id: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PlayerRowCorrupt(Event):
+    """A multi-row read skipped a player whose stored row breaks the schema.
+
+    ``fields`` names what is wrong (``"stats"`` for the whole document); ``error`` says how.
+    The row is left as it is for an operator to fix (see ``layer.audit()``).
+    """
+
+    player_id: UUID
+    fields: tuple[str, ...]
+    error: str
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

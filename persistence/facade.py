@@ -38,7 +38,7 @@ from persistence.repositories.player import PlayerRepository
 from persistence.repositories.profession import ProfessionRepository
 from persistence.repositories.room import RoomCache, RoomRepository
 from persistence.retry import RetryPolicy
-from persistence.schema import run_migrations
+from persistence.schema import FLOOR_CONSTRAINT_SQL, HEALTH_FLOOR_CHECK, floor_in, run_migrations
 from persistence.settings import PersistenceSettings
 from persistence.stats import check_amount
 from persistence.world import WorldLoadResult, load_world
@@ -117,11 +117,25 @@ class AsyncPersistenceLayer:
                 applied = await run_migrations(self.db.url, self.settings)
                 if applied:
                     log.info("applied migrations: %s", ", ".join(applied))
+            await self._check_schema()
             await self.rooms.load()
             self._check_fallback_room()
         except BaseException:
             await self.db.close()
             raise
+
+    async def _check_schema(self) -> None:
+        """Refuse to start on a schema that cannot hold this layer's writes."""
+        async with self.db.call() as client:
+            rows = await self.db.fetch(client, FLOOR_CONSTRAINT_SQL, [HEALTH_FLOOR_CHECK])
+        stored = floor_in(rows[0][0]) if rows else None
+        floor = self.settings.health_floor
+        if stored is not None and stored != floor:
+            raise ConfigurationError(
+                f"the database keeps current_health >= {stored}, but MUD_HEALTH_FLOOR is {floor}: "
+                f"run `MUD_HEALTH_FLOOR={floor} python -m persistence migrate` (it sets the "
+                "database's floor), or use the floor the database has"
+            )
 
     def _check_fallback_room(self) -> None:
         fallback = self.settings.fallback_room_id

@@ -20,7 +20,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TypeVar
 
-from persistence.errors import translate
+from persistence.errors import PoolExhaustedError, translate
 from persistence.settings import PersistenceSettings
 
 __all__ = ["RetryPolicy"]
@@ -61,9 +61,13 @@ class RetryPolicy:
         return self.rng.uniform(0, cap)
 
     def should_retry(self, exc: BaseException, *, idempotent: bool) -> bool:
-        """Whether ``exc`` (or an error in its chain) makes another attempt worthwhile."""
+        """Whether ``exc`` (or an error in its chain) makes another attempt worthwhile.
+
+        A wait for a pool connection is never retried: ``MUD_POOL_ACQUIRE_TIMEOUT`` is the
+        whole time a call waits for one, as documented, not a wait per attempt.
+        """
         error = translate(exc)
-        if not error.transient:
+        if not error.transient or isinstance(error, PoolExhaustedError):
             return False
         return idempotent or error.not_applied
 

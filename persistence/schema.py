@@ -9,6 +9,7 @@ the first upgrade relabels that history instead of applying everything again.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import contextvars
 import json
 import os
@@ -19,12 +20,18 @@ from typing import Any, Final
 import asyncpg
 from tortoise.context import TortoiseContext, _current_context
 
+from models.schema import HEALTH_FLOOR_CHECK, stats_checks
 from persistence.config import APP_LABEL, DEFAULT_CONNECTION, database_credentials, tortoise_config
 from persistence.errors import ConfigurationError, guard
 from persistence.settings import PersistenceSettings
 
 __all__ = [
+    "FLOOR_CONSTRAINT_SQL",
+    "HEALTH_FLOOR_CHECK",
     "LEGACY_APP_LABEL",
+    "apply_health_floor",
+    "floor_in",
+    "health_floor_of",
     "MIGRATIONS_APP",
     "migration_files",
     "migrations_location",
@@ -109,18 +116,77 @@ async def relabel_legacy_history(url: str) -> int:
         await conn.close()
 
 
+FLOOR_CONSTRAINT_SQL: Final = (
+    "SELECT pg_get_constraintdef(oid) FROM pg_constraint"
+    " WHERE conname = $1 AND conrelid = 'players'::regclass"
+)
+
+
+# How PostgreSQL prints the floor in that CHECK: ">= (0)::numeric", ">= ('-10'::integer)::numeric".
+_FLOOR_IN_DEFINITION: Final = re.compile(r">= \('?(-?\d+)'?(?:::integer)?\)::numeric")
+
+
+def floor_in(definition: str) -> int | None:
+    """The health floor a stored ``players_stats_current_health_valid`` CHECK enforces."""
+    match = _FLOOR_IN_DEFINITION.search(definition)
+    return int(match.group(1)) if match else None
+
+
+async def health_floor_of(conn: asyncpg.Connection) -> int | None:
+    """The health floor the database enforces (``None``: no floor CHECK, an older schema)."""
+    stored = await conn.fetchval(FLOOR_CONSTRAINT_SQL, HEALTH_FLOOR_CHECK)
+    return None if stored is None else floor_in(stored)
+
+
+async def apply_health_floor(url: str, floor: int) -> bool:
+    """Make the database's current_health CHECK use ``floor``; returns whether it changed.
+
+    The CHECK is replaced NOT VALID, then validated; when existing rows are below a raised
+    floor it stays NOT VALID (it checks every new write) and the audit lists them.
+    """
+    conn = await asyncpg.connect(**database_credentials(url))
+    try:
+        current = await health_floor_of(conn)
+        if current is None or current == floor:
+            return False
+        condition = stats_checks(floor)[HEALTH_FLOOR_CHECK][1]
+        async with conn.transaction():
+            # Registry-generated condition and an int: no caller text reaches this DDL.
+            drop = (
+                f'ALTER TABLE players DROP CONSTRAINT "{HEALTH_FLOOR_CHECK}"'  # safe-sql: constant
+            )
+            await conn.execute(drop)
+            add = (  # safe-sql: a constant name, a condition built from the registry and an int
+                f'ALTER TABLE players ADD CONSTRAINT "{HEALTH_FLOOR_CHECK}"'
+                f" CHECK ({condition}) NOT VALID"
+            )
+            await conn.execute(add)
+        validate = (
+            f'ALTER TABLE players VALIDATE CONSTRAINT "{HEALTH_FLOOR_CHECK}"'  # safe-sql: constant
+        )
+        with contextlib.suppress(asyncpg.CheckViolationError):
+            # Old rows below a raised floor: kept; the constraint checks new writes.
+            await conn.execute(validate)
+        return True
+    finally:
+        await conn.close()
+
+
 async def run_migrations(url: str, settings: PersistenceSettings | None = None) -> list[str]:
     """Apply every pending aerich migration of the package to the database at ``url``.
 
     aerich initialises Tortoise and closes its connections when done, so it runs in a task
     with a Tortoise context of its own: the caller's Tortoise state is not touched.
 
+    Then the health floor CHECK is set to ``settings.health_floor`` (``MUD_HEALTH_FLOOR``).
+
     Returns:
         The names of the migration files applied (empty when the schema was current).
     """
     from aerich import Command
 
-    config = tortoise_config(settings or PersistenceSettings(), url)
+    chosen = settings or PersistenceSettings()
+    config = tortoise_config(chosen, url)
     config["connections"][DEFAULT_CONNECTION]["credentials"].update(minsize=1, maxsize=2)
     location = migrations_location()
 
@@ -136,9 +202,10 @@ async def run_migrations(url: str, settings: PersistenceSettings | None = None) 
                 tortoise_config=config, app=MIGRATIONS_APP, location=str(location)
             ) as command:
                 applied: list[str] = await command.upgrade(run_in_transaction=True)
-                return applied
         finally:
             await own.close_connections()
+        await apply_health_floor(url, chosen.health_floor)
+        return applied
 
     task = asyncio.get_running_loop().create_task(_upgrade(), context=contextvars.Context())
     async with guard():

@@ -42,7 +42,7 @@ class PersistenceSettings(BaseSettings):
     an open transaction only (the layer sets no session state, and this saves a round trip
     per call); ``full`` also runs asyncpg's reset query (``RESET ALL``, ``UNLISTEN *``...),
     for games whose own code on the shared pool leaves session state behind."""
-    health_floor: int = Field(default=0, le=0)
+    health_floor: int = Field(default=0, le=0, ge=-(2**31 - 1))
     """Lowest current_health; set e.g. -10 for a "mortally wounded" state below zero."""
     fallback_room_id: str = Field(default=DEFAULT_FALLBACK_ROOM_ID, min_length=1)
     """Where validate_and_fix_player_room moves a player whose room does not exist."""

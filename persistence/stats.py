@@ -117,7 +117,7 @@ class LevelCurve:
         """The level for ``xp`` experience points (the same rule the SQL applies)."""
         if self.thresholds:
             return 1 + sum(1 for t in self.thresholds if t <= xp)
-        return xp // self.xp_per_level + 1
+        return min(xp // self.xp_per_level + 1, 2**31 - 1)  # the level column is an int
 
 
 def missing_ids(requested: Sequence[object], found: Sequence[object]) -> list[object]:

@@ -8,7 +8,20 @@ from typing import Any
 
 from persistence.errors import ValidationError, describe
 
-__all__ = ["as_uuid", "check_mapping", "check_sequence", "check_text"]
+__all__ = [
+    "MAX_JSON_DEPTH",
+    "as_uuid",
+    "check_json",
+    "check_mapping",
+    "check_sequence",
+    "check_text",
+]
+
+MAX_JSON_DEPTH = 32
+"""Deepest nesting accepted in a JSON document a caller stores (metadata, stats values).
+
+Deeper documents are refused before they reach ``json.dumps`` (which recurses), pydantic or
+PostgreSQL; no game data needs more."""
 
 
 def check_text(value: object, what: str, *, max_length: int, allow_empty: bool = False) -> str:
@@ -29,6 +42,50 @@ def check_text(value: object, what: str, *, max_length: int, allow_empty: bool =
     except UnicodeEncodeError as exc:
         raise ValidationError(f"{what} is not valid Unicode text: {exc.reason}") from exc
     return value
+
+
+def check_json(value: object, what: str, *, max_depth: int = MAX_JSON_DEPTH) -> None:
+    """Accept only what PostgreSQL's ``jsonb`` stores as the JSON it was given.
+
+    That is dicts with text keys, lists, text, finite numbers, booleans and ``None``, nested at
+    most ``max_depth`` deep. The value is walked without recursion, so a hostile document
+    cannot exhaust the stack.
+
+    Raises:
+        ValidationError: Before any SQL, naming the path of the first bad value.
+    """
+    pending: list[tuple[object, int, str]] = [(value, 0, what)]
+    while pending:
+        item, depth, path = pending.pop()
+        if depth > max_depth:
+            raise ValidationError(f"{what} is nested deeper than {max_depth} levels")
+        if item is None or isinstance(item, (bool, int)):
+            continue
+        if isinstance(item, float):
+            if item != item or item in (float("inf"), float("-inf")):
+                raise ValidationError(f"{path} is not a finite number: {item!r}")
+            continue
+        if isinstance(item, str):
+            _storable(item, path)
+        elif isinstance(item, dict):
+            for key, child in item.items():
+                if not isinstance(key, str):
+                    raise ValidationError(f"{path} has a key that is not text: {describe(key)}")
+                _storable(key, path)
+                pending.append((child, depth + 1, f"{path}.{key}"))
+        elif isinstance(item, (list, tuple)):
+            pending.extend((child, depth + 1, f"{path}[{i}]") for i, child in enumerate(item))
+        else:
+            raise ValidationError(f"{path} is not JSON: {describe(item)}")
+
+
+def _storable(text: str, path: str) -> None:
+    if "\x00" in text:
+        raise ValidationError(f"{path} contains a NUL character (jsonb cannot store it)")
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise ValidationError(f"{path} is not valid Unicode text: {exc.reason}") from exc
 
 
 def as_uuid(value: object, what: str = "id") -> uuid.UUID:

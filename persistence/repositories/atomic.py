@@ -9,7 +9,7 @@ from typing import Any, Final
 
 from models.stats import NUMERIC_STATS
 from persistence.db import Row
-from persistence.errors import NotFoundError, ValidationError
+from persistence.errors import CorruptRowError, NotFoundError, PersistenceError, ValidationError
 from persistence.events import Event, PlayerHPUpdated, PlayerStatUpdated
 from persistence.operations import check_op_id, claim, record
 from persistence.repositories.base import BaseRepository, Client, as_uuid
@@ -31,20 +31,43 @@ __all__ = ["AtomicStatsRepository", "StatChange"]
 # READ COMMITTED a concurrent writer waits for the lock and then works on the committed
 # value, so no delta is lost. The JSON key is a bound text parameter ($3), never SQL text.
 
-# $1 uuid[] ids, $2 bigint[] deltas, $3 field, $4 default, $5 minimum, $6 maximum,
-# $7 cap_key, $8 dependent. Applies only if every id exists (all or nothing); rows of
-# `missing` name the ids found when it did not.
-APPLY_STAT_DELTAS_SQL: Final = """
+
+def _valid_int(key: str) -> str:
+    """SQL: the stats key is absent, or a JSON integer that fits a bigint."""
+    value = f"(p.stats ->> {key})::numeric"
+    return (
+        f"CASE WHEN NOT p.stats ? {key} THEN true"
+        f" WHEN jsonb_typeof(p.stats -> {key}) <> 'number' THEN false"
+        f" ELSE {value} = trunc({value}) AND abs({value}) < 9223372036854775807 END"
+    )
+
+
+# Which keys of a row make the delta impossible (a document an external tool wrote by hand):
+# the row is named in a CorruptRowError and nothing is applied. Only constant key names and
+# the bound parameter $3 are formatted in.
+_BAD_KEYS: Final = (
+    "CROSS JOIN LATERAL (SELECT array_remove(ARRAY["
+    "CASE WHEN jsonb_typeof(p.stats) <> 'object' THEN 'stats' END, "
+    f"CASE WHEN NOT ({_valid_int('$3::text')}) THEN $3::text END, "  # safe-sql: constants
+    f"CASE WHEN NOT ({_valid_int(repr('current_health'))}) THEN 'current_health' END, "
+    f"CASE WHEN NOT ({_valid_int(repr('max_health'))}) THEN 'max_health' END"
+    "], NULL) AS bad) v"
+)
+
+_DELTA_SQL: Final = """
 WITH d AS (
-    SELECT * FROM unnest($1::uuid[], $2::bigint[]) AS d(player_id, delta)
+    SELECT * FROM {source}
 ),
 old AS (
-    SELECT p.player_id, d.delta,
-           COALESCE((p.stats->>$3::text)::bigint, $4::bigint) AS old_value,
-           LEAST(GREATEST(COALESCE((p.stats->>$3::text)::bigint, $4::bigint) + d.delta,
-                          $5::bigint),
-                 $6::bigint, (p.stats->>$7::text)::bigint) AS new_value
+    SELECT p.player_id, d.delta, v.bad,
+           CASE WHEN cardinality(v.bad) = 0
+                THEN COALESCE((p.stats->>$3::text)::bigint, $4::bigint) END AS old_value,
+           CASE WHEN cardinality(v.bad) = 0
+                THEN LEAST(GREATEST(COALESCE((p.stats->>$3::text)::bigint, $4::bigint) + d.delta,
+                                    $5::bigint),
+                           $6::bigint, (p.stats->>$7::text)::bigint) END AS new_value
       FROM players p JOIN d ON d.player_id = p.player_id
+      {bad_keys}
      ORDER BY p.player_id
        FOR UPDATE OF p
 ),
@@ -59,45 +82,34 @@ upd AS (
        END
       FROM old c
      WHERE p.player_id = c.player_id
-       AND (SELECT count(*) FROM old) = cardinality($1::uuid[])
+       AND (SELECT count(*) FROM old WHERE cardinality(bad) = 0) = {expected}
     RETURNING p.player_id, c.old_value, c.new_value, c.delta,
               (p.stats->>'max_health')::bigint AS max_health,
               (p.stats->>'current_health')::bigint AS current_health
 )
-SELECT player_id, old_value, new_value, delta, max_health, current_health, true AS applied
+SELECT player_id, old_value, new_value, delta, max_health, current_health, true AS applied,
+       NULL::text[] AS bad
   FROM upd
 UNION ALL
-SELECT player_id, NULL, NULL, NULL, NULL, NULL, false FROM old
+SELECT player_id, NULL, NULL, NULL, NULL, NULL, false, bad FROM old
  WHERE NOT EXISTS (SELECT 1 FROM upd)
 """
 
-# The same for one player, without the batch machinery (a cheaper plan for the common case).
-# $1 uuid id, $2 bigint delta, then $3..$8 as above. No row when the player does not exist.
-APPLY_STAT_DELTA_SQL: Final = """
-WITH old AS (
-    SELECT p.player_id,
-           COALESCE((p.stats->>$3::text)::bigint, $4::bigint) AS old_value,
-           LEAST(GREATEST(COALESCE((p.stats->>$3::text)::bigint, $4::bigint) + $2::bigint,
-                          $5::bigint),
-                 $6::bigint, (p.stats->>$7::text)::bigint) AS new_value
-      FROM players p
-     WHERE p.player_id = $1
-       FOR UPDATE
+# $1 uuid[] ids, $2 bigint[] deltas, $3 field, $4 default, $5 minimum, $6 maximum,
+# $7 cap_key, $8 dependent. Applies only if every id exists and every row is sound (all or
+# nothing); otherwise the rows found come back unapplied, each with its bad keys.
+APPLY_STAT_DELTAS_SQL: Final = _DELTA_SQL.format(
+    source="unnest($1::uuid[], $2::bigint[]) AS d(player_id, delta)",
+    bad_keys=_BAD_KEYS,
+    expected="cardinality($1::uuid[])",
 )
-UPDATE players p
-   SET stats = CASE
-       WHEN $8::text IS NULL THEN jsonb_set(p.stats, ARRAY[$3::text], to_jsonb(c.new_value))
-       ELSE jsonb_set(
-           jsonb_set(p.stats, ARRAY[$3::text], to_jsonb(c.new_value)),
-           ARRAY[$8::text],
-           to_jsonb(LEAST((p.stats->>$8::text)::bigint, c.new_value)))
-   END
-  FROM old c
- WHERE p.player_id = c.player_id
-RETURNING p.player_id, c.old_value, c.new_value, $2::bigint AS delta,
-          (p.stats->>'max_health')::bigint AS max_health,
-          (p.stats->>'current_health')::bigint AS current_health, true AS applied
-"""
+
+# The same for one player (a cheaper plan: no unnest). $1 uuid id, $2 bigint delta.
+APPLY_STAT_DELTA_SQL: Final = _DELTA_SQL.format(
+    source="(VALUES ($1::uuid, $2::bigint)) AS d(player_id, delta)",
+    bad_keys=_BAD_KEYS,
+    expected="1",
+)
 
 
 def _without_dependent(sql: str) -> str:
@@ -156,6 +168,7 @@ class AtomicStatsRepository(BaseRepository):
         reason: str,
         *,
         op_id: str | None = None,
+        operation: str = "apply_stat_deltas",
     ) -> dict[uuid.UUID, StatChange]:
         """Apply ``deltas`` to ``field_name`` for every player, all or nothing.
 
@@ -180,7 +193,13 @@ class AtomicStatsRepository(BaseRepository):
             # Not idempotent: retried only when the statement certainly was not applied.
             changes = _changes(field_name, ids, await self._statement(sql, args, idempotent=False))
         else:
-            request = {"field": field_name, "deltas": dict(zip(map(str, ids), values, strict=True))}
+            # Everything that changes the outcome or its events: a repeat must match it all.
+            request = {
+                "operation": operation,
+                "field": field_name,
+                "deltas": dict(zip(map(str, ids), values, strict=True)),
+                "reason": reason,
+            }
 
             async def attempt(client: Client) -> tuple[dict[uuid.UUID, StatChange], bool]:
                 replay = await claim(self._db, client, key, "stat_delta", request)
@@ -217,8 +236,7 @@ class AtomicStatsRepository(BaseRepository):
         sql, args = self._delta_statement(field_name, ids, values)
         rows = await self._statement(sql, args, idempotent=False)
         if not rows or not rows[0]["applied"]:
-            missing = missing_ids(ids, [r["player_id"] for r in rows])
-            raise NotFoundError("player", ", ".join(str(m) for m in missing))
+            raise _not_applied(ids, rows)
         return {r["player_id"]: r["new_value"] for r in rows}
 
     def _delta_statement(
@@ -264,10 +282,23 @@ def _checked_deltas(deltas: object) -> tuple[list[uuid.UUID], list[int]]:
     return ids, values
 
 
+def _not_applied(ids: list[uuid.UUID], rows: list[Row]) -> PersistenceError:
+    """Why a delta statement applied nothing: a corrupt row (named), or missing players."""
+    for row in rows:
+        if row["bad"]:
+            return CorruptRowError(
+                "player",
+                row["player_id"],
+                tuple(row["bad"]),
+                "a stats value the delta needs is not an integer (written outside the layer)",
+            )
+    missing = missing_ids(ids, [r["player_id"] for r in rows])
+    return NotFoundError("player", ", ".join(str(m) for m in missing))
+
+
 def _changes(field_name: str, ids: list[uuid.UUID], rows: list[Row]) -> dict[uuid.UUID, StatChange]:
     if not rows or not rows[0]["applied"]:
-        missing = missing_ids(ids, [r["player_id"] for r in rows])
-        raise NotFoundError("player", ", ".join(str(m) for m in missing))
+        raise _not_applied(ids, rows)
     # Positional reads of the statements' fixed column order (player_id, old_value, new_value,
     # delta, max_health, current_health, applied): a batch of 1,000 rows is on the hot path.
     return {

@@ -19,7 +19,7 @@ from typing import Any, Final, Literal
 from models.container import LOCK_STATES, MAX_CAPACITY_SLOTS, SOURCE_TYPES, Container
 from models.item import ItemInstance
 from persistence.db import Row
-from persistence.errors import NotFoundError, ValidationError, describe
+from persistence.errors import ForeignKeyError, NotFoundError, ValidationError, describe
 from persistence.events import ContainerCreated, ContainerRemoved, ContainerUpdated, CorpseCreated
 from persistence.repositories.base import BaseRepository, Client, as_uuid, check_text
 from persistence.repositories.item import (
@@ -29,7 +29,7 @@ from persistence.repositories.item import (
     Owner,
     items_from_rows,
 )
-from persistence.validation import check_sequence
+from persistence.validation import check_json, check_sequence
 
 __all__ = ["CONTAINER_COLUMNS", "ContainerRepository", "ContainerSpec", "ContentsPolicy"]
 
@@ -112,10 +112,12 @@ def _aware(value: object, what: str) -> datetime | None:
 def _json_object(value: object, what: str) -> str:
     if not isinstance(value, dict):
         raise ValidationError(f"{what} must be a dict, got {describe(value)}")
-    try:
-        return json.dumps(value)
-    except (TypeError, ValueError) as exc:
-        raise ValidationError(f"{what} is not JSON-serialisable: {exc}") from exc
+    check_json(value, what)
+    return json.dumps(value)
+
+
+MAX_DURATION: Final = timedelta(days=365 * 100)
+"""Longest decay or grace period accepted: a century (longer ones cannot be dated)."""
 
 
 def _check_enum(value: object, allowed: tuple[str, ...], what: str) -> str:
@@ -292,7 +294,10 @@ class ContainerRepository(BaseRepository):
             if specs:
                 await self._fetch(conn, INSERT_ITEMS_SQL, [payload])
 
-        await self._atomic(attempt, idempotent=False)
+        try:
+            await self._atomic(attempt, idempotent=False)
+        except ForeignKeyError as exc:  # the room does not exist (the database checks)
+            raise NotFoundError("room", room) from exc
         self._emit(
             ContainerCreated(
                 container_id=container_id,
@@ -522,13 +527,19 @@ class ContainerRepository(BaseRepository):
         pid = as_uuid(player_id, "player_id")
         room = _room(room_id)
         for value, what in ((decay_after, "decay_after"), (grace_period, "grace_period")):
-            if not isinstance(value, timedelta) or value < timedelta(0):
-                raise ValidationError(f"{what} must be a non-negative timedelta")
+            if not isinstance(value, timedelta) or not timedelta(0) <= value <= MAX_DURATION:
+                raise ValidationError(
+                    f"{what} must be a timedelta between 0 and {MAX_DURATION.days} days, "
+                    f"got {describe(value)}"
+                )
 
         async def attempt(conn: Client) -> CorpseCreated:
             return await self._corpse_in(conn, pid, room, decay_after, grace_period)
 
-        event = await self._atomic(attempt, idempotent=False)
+        try:
+            event = await self._atomic(attempt, idempotent=False)
+        except ForeignKeyError as exc:  # the room does not exist (the database checks)
+            raise NotFoundError("room", room) from exc
         self._emit(event)
         return await self.require_container(event.container_id)
 

@@ -45,7 +45,7 @@ upd AS (
        SET experience_points = o.experience_points + o.delta,
            level = CASE
                WHEN cardinality($4::bigint[]) = 0
-                   THEN (o.experience_points + o.delta) / $3::bigint + 1
+                   THEN LEAST((o.experience_points + o.delta) / $3::bigint + 1, 2147483647)
                ELSE 1 + (SELECT count(*) FROM unnest($4::bigint[]) t
                           WHERE t <= o.experience_points + o.delta)
            END
@@ -71,7 +71,7 @@ UPDATE players p
    SET experience_points = o.experience_points + $2::bigint,
        level = CASE
            WHEN cardinality($4::bigint[]) = 0
-               THEN (o.experience_points + $2::bigint) / $3::bigint + 1
+               THEN LEAST((o.experience_points + $2::bigint) / $3::bigint + 1, 2147483647)
            ELSE 1 + (SELECT count(*) FROM unnest($4::bigint[]) t
                       WHERE t <= o.experience_points + $2::bigint)
        END
@@ -87,7 +87,11 @@ def _linear_levels(sql: str) -> str:
     """The XP statement for the linear curve (no thresholds array)."""
     start = sql.index("level = CASE")
     end = sql.index("END", start) + len("END")
-    return sql[:start] + "level = (o.experience_points + {delta}) / $3::bigint + 1" + sql[end:]
+    return (
+        sql[:start]
+        + "level = LEAST((o.experience_points + {delta}) / $3::bigint + 1, 2147483647)"
+        + sql[end:]
+    )
 
 
 APPLY_XP_DELTAS_LINEAR_SQL: Final = _linear_levels(APPLY_XP_DELTAS_SQL).replace(
@@ -137,7 +141,7 @@ class ExperienceRepository(AtomicStatsRepository):
             NotFoundError: No such player.
         """
         pid = as_uuid(player_id, "player_id")
-        changes = await self.apply_xp_deltas({pid: check_amount(delta)}, reason, op_id=op_id)
+        changes = await self._xp({pid: check_amount(delta)}, reason, op_id, "update_player_xp")
         return next(iter(changes.values()))
 
     async def gain_experience(
@@ -146,7 +150,9 @@ class ExperienceRepository(AtomicStatsRepository):
         """Award XP to ``player`` atomically; refresh its XP and level from the database."""
         if not isinstance(player, Player):
             raise ValidationError(f"expected a Player, got {describe(player)}")
-        change = await self.update_player_xp(player.player_id, amount, source, op_id=op_id)
+        pid = as_uuid(player.player_id, "player_id")
+        changes = await self._xp({pid: check_amount(amount)}, source, op_id, "gain_experience")
+        change = next(iter(changes.values()))
         player.accept_columns(experience_points=change.new_xp, level=change.new_level)
         return change
 
@@ -158,6 +164,15 @@ class ExperienceRepository(AtomicStatsRepository):
         op_id: str | None = None,
     ) -> dict[uuid.UUID, ExperienceChange]:
         """Award XP to many players in one statement, all or nothing (at most once per op_id)."""
+        return await self._xp(deltas, source, op_id, "apply_xp_deltas")
+
+    async def _xp(
+        self,
+        deltas: Mapping[uuid.UUID | str, int],
+        source: str,
+        op_id: str | None,
+        operation: str,
+    ) -> dict[uuid.UUID, ExperienceChange]:
         if not isinstance(source, str):
             raise ValidationError("source must be a string")
         deltas = check_mapping(deltas, "deltas")
@@ -180,7 +195,11 @@ class ExperienceRepository(AtomicStatsRepository):
         if key is None:
             changes = _xp_changes(ids, await self._statement(sql, args, idempotent=False))
         else:
-            request = {"deltas": dict(zip(map(str, ids), values, strict=True))}
+            request = {  # everything that changes the outcome or its events
+                "operation": operation,
+                "deltas": dict(zip(map(str, ids), values, strict=True)),
+                "source": source,
+            }
 
             async def attempt(client: Client) -> tuple[dict[uuid.UUID, ExperienceChange], bool]:
                 replay = await claim(self._db, client, key, "xp", request)
@@ -219,7 +238,11 @@ class ExperienceRepository(AtomicStatsRepository):
         field = whitelisted_field(field_name)
         pid = as_uuid(player_id, "player_id")
         changes = await self._apply_field_deltas(
-            field, {pid: check_delta(delta)}, reason, op_id=op_id
+            field,
+            {pid: check_delta(delta)},
+            reason,
+            op_id=op_id,
+            operation="update_player_stat_field",
         )
         return next(iter(changes.values())).new_value
 

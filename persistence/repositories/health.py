@@ -33,7 +33,9 @@ class HealthRepository(AtomicStatsRepository):
         With an ``op_id`` the delta is applied at most once: a repeat (e.g. a retry after the
         connection died) returns the first outcome. See ``docs/reliability.md``.
         """
-        change = await self._update(player_id, check_delta(delta), reason, op_id)
+        change = await self._update(
+            player_id, check_delta(delta), reason, op_id, "update_player_health"
+        )
         return change.new_value
 
     async def damage_player(
@@ -55,7 +57,9 @@ class HealthRepository(AtomicStatsRepository):
         value = check_amount(amount)
         if not isinstance(damage_type, str):
             raise ValidationError(f"damage_type must be a string, got {describe(damage_type)}")
-        change = await self._update(_player_id(player), -value, f"damage:{damage_type}", op_id)
+        change = await self._update(
+            _player_id(player), -value, f"damage:{damage_type}", op_id, "damage_player"
+        )
         _refresh(player, change)
         return change.new_value
 
@@ -66,7 +70,7 @@ class HealthRepository(AtomicStatsRepository):
             InvalidAmountError: ``amount`` is negative or not an int, before any SQL.
         """
         value = check_amount(amount)
-        change = await self._update(_player_id(player), value, "healing", op_id)
+        change = await self._update(_player_id(player), value, "healing", op_id, "heal_player")
         _refresh(player, change)
         return change.new_value
 
@@ -84,15 +88,22 @@ class HealthRepository(AtomicStatsRepository):
         """
         if op_id is None:
             return await self._new_values("current_health", deltas, reason)
-        changes = await self._apply_field_deltas("current_health", deltas, reason, op_id=op_id)
+        changes = await self._apply_field_deltas(
+            "current_health", deltas, reason, op_id=op_id, operation="apply_health_deltas"
+        )
         return {pid: change.new_value for pid, change in changes.items()}
 
     async def _update(
-        self, player_id: uuid.UUID | str, delta: int, reason: str, op_id: str | None
+        self,
+        player_id: uuid.UUID | str,
+        delta: int,
+        reason: str,
+        op_id: str | None,
+        operation: str,
     ) -> StatChange:
         pid = as_uuid(player_id, "player_id")
         changes = await self._apply_field_deltas(
-            "current_health", {pid: delta}, reason, op_id=op_id
+            "current_health", {pid: delta}, reason, op_id=op_id, operation=operation
         )
         return next(iter(changes.values()))
 

@@ -25,6 +25,7 @@ from persistence.db import Row
 from persistence.errors import (
     ContainerFullError,
     ContainerLockedError,
+    ForeignKeyError,
     ItemNotOwnedError,
     NotFoundError,
     ValidationError,
@@ -33,7 +34,7 @@ from persistence.errors import (
 from persistence.events import ItemCreated, ItemsTransferred
 from persistence.operations import check_op_id, claim, record
 from persistence.repositories.base import BaseRepository, Client, as_uuid, check_text
-from persistence.validation import check_sequence
+from persistence.validation import check_json, check_sequence
 
 __all__ = [
     "ENSURE_ITEMS_SQL",
@@ -146,6 +147,9 @@ def _encodes(value: str) -> bool:
     return True
 
 
+_JSON_FIELDS: Final = ("flags_override", "attunement_state", "metadata", "origin_metadata")
+
+
 class ItemSpec(BaseModel):
     """The fields of a new item instance, checked before any SQL."""
 
@@ -184,6 +188,11 @@ class ItemSpec(BaseModel):
         """An ``ItemSpec`` from itself or a mapping; ``ValidationError`` if malformed."""
         if isinstance(value, ItemSpec):
             return value
+        if isinstance(value, dict):
+            # JSON fields first: a hostile document must fail before pydantic walks it.
+            for name in _JSON_FIELDS:
+                if name in value:
+                    check_json(value[name], f"item {name}")
         try:
             return cls.model_validate(value)
         except PydanticValidationError as exc:
@@ -281,6 +290,7 @@ class TransferRequest:
     def request(self) -> dict[str, Any]:
         """What an op_id records, to recognise a repeat of the same move."""
         return {
+            "operation": "transfer_items",
             "items": list(self.item_ids),
             "from": list(self.source),
             "to": list(self.target),
@@ -354,7 +364,10 @@ class ItemRepository(BaseRepository):
         sql = ENSURE_ITEMS_SQL if ensure else INSERT_ITEMS_SQL
         if owner.owner_type != "container":
             payload = json.dumps([s.row(owner, s.position) for s in specs])
-            rows = await self._statement(sql, [payload], idempotent=False)
+            try:
+                rows = await self._statement(sql, [payload], idempotent=False)
+            except ForeignKeyError as exc:  # the owner does not exist (the database checks)
+                raise NotFoundError(owner.owner_type, owner.owner_id) from exc
         else:
 
             async def insert(conn: Client) -> list[Row]:
@@ -508,7 +521,10 @@ class ItemRepository(BaseRepository):
 
         # A transaction that certainly rolled back (deadlock, pool timeout) is safe to retry;
         # with an op_id any transient failure is, as the key makes a repeat replay the outcome.
-        result = await self._atomic(attempt, idempotent=key is not None)
+        try:
+            result = await self._atomic(attempt, idempotent=key is not None)
+        except ForeignKeyError as exc:  # the destination does not exist (the database checks)
+            raise NotFoundError(target.owner_type, target.owner_id) from exc
         if not result.replayed:
             self._emit(
                 ItemsTransferred(

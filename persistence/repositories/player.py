@@ -13,33 +13,53 @@ the delete are model queries.
 from __future__ import annotations
 
 import json
+import logging
+import unicodedata
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, Final
 
+from pydantic import ValidationError as PydanticValidationError
 from pypika_tortoise.terms import Term, ValueWrapper
 from tortoise.expressions import Expression, Q, ResolveContext, ResolveResult
 
 from models.container import Container
-from models.item import ItemInstance
 from models.player import TRACKED_COLUMNS, Player
 from models.room import Room
-from models.stats import PlayerStats
+from models.stats import STAT_REGISTRY, PlayerStats
 from persistence.db import Row
 from persistence.errors import (
     ConfigurationError,
+    CorruptRowError,
     NotFoundError,
+    PlayerDeletedError,
     StaleDataError,
     ValidationError,
     describe,
 )
-from persistence.events import Event, PlayerCreated, PlayerDeleted, PlayerRoomFixed, PlayerSaved
+from persistence.events import (
+    Event,
+    PlayerCreated,
+    PlayerDeleted,
+    PlayerRoomFixed,
+    PlayerRowCorrupt,
+    PlayerSaved,
+)
 from persistence.repositories.base import BaseRepository, Client, as_uuid, check_text
 from persistence.repositories.room import RoomCache
-from persistence.validation import check_sequence
+from persistence.validation import check_json, check_sequence
 
-__all__ = ["PlayerRepository", "StatsKeysHold", "StatsPatch", "validate_player"]
+__all__ = [
+    "PlayerRepository",
+    "StatsHealthHolds",
+    "StatsKeysHold",
+    "StatsPatch",
+    "normalize_name",
+    "validate_player",
+]
+
+log = logging.getLogger(__name__)
 
 # Column -> SQL type of every tracked column except stats (handled as a JSONB patch).
 # These names are the only identifiers formatted into SQL in this module.
@@ -49,7 +69,7 @@ _COLUMN_TYPES: Final[dict[str, str]] = {
     "current_room_id": "text",
     "respawn_room_id": "text",
     "profession_id": "int",
-    "experience_points": "int",
+    "experience_points": "bigint",
     "level": "int",
     "is_admin": "bool",
     "created_at": "timestamptz",
@@ -78,18 +98,39 @@ def _expect_clause(column: str, sql_type: str) -> str:
     )
 
 
+def _health_within_bounds(document: str, floor: str) -> str:
+    """SQL: the document's current_health lies in [floor, its max_health] (missing: defaults)."""
+    current, maximum = STAT_REGISTRY["current_health"], STAT_REGISTRY["max_health"]
+    return (
+        f"CASE WHEN COALESCE(jsonb_typeof({document}->'current_health'), 'number') = 'number'"
+        f" AND COALESCE(jsonb_typeof({document}->'max_health'), 'number') = 'number'"
+        f" THEN COALESCE(({document}->>'current_health')::numeric, {current.default})"
+        f" BETWEEN {floor} AND COALESCE(({document}->>'max_health')::numeric, {maximum.default})"
+        " ELSE false END"
+    )
+
+
+_MERGED: Final = "((p.stats - ARRAY(SELECT jsonb_array_elements_text(i.removed))) || i.stats_patch)"
+
 # Hand-written: one statement saves any number of players (unnest), each described by one
 # JSON document, with per-player outcomes; querysets would be one UPDATE per player:
 #   p: changed columns, s: changed stat keys, r: stat keys removed,
 #   e: the loaded values of exactly those fields (compare-and-set; absent with overwrite),
 #   f: the full row, only for a player never loaded (then the row is replaced or inserted).
-# A loaded player updates only its changed fields, and only if every expected value still
-# matches. A loaded player whose row is gone comes back as "missing" (the caller re-inserts it).
+# A loaded player updates only its changed fields, only if every expected value still
+# matches, and only if the health it leaves lies in [$3 floor, max_health] against the values
+# the database holds. A loaded player whose row is gone comes back "missing", and then nothing
+# at all is written (a save never brings a deleted player back).
 _SAVE_SQL: Final = f"""
 WITH input AS (
     SELECT d.player_id, d.doc->'p' AS patch, d.doc->'s' AS stats_patch, d.doc->'r' AS removed,
            d.doc->'e' AS expected, d.doc->'f' AS full_row
       FROM unnest($1::uuid[], $2::jsonb[]) AS d(player_id, doc)
+),
+missing AS (
+    SELECT i.player_id FROM input i
+     WHERE i.full_row IS NULL
+       AND NOT EXISTS (SELECT 1 FROM players x WHERE x.player_id = i.player_id)
 ),
 updated AS (
     UPDATE players p SET
@@ -97,16 +138,20 @@ updated AS (
         stats = CASE
             WHEN i.full_row IS NOT NULL THEN i.stats_patch
             WHEN i.stats_patch IS NULL THEN p.stats
-            ELSE (p.stats - ARRAY(SELECT jsonb_array_elements_text(i.removed))) || i.stats_patch
+            ELSE {_MERGED}
         END
     FROM input i
     WHERE p.player_id = i.player_id
+      AND NOT EXISTS (SELECT 1 FROM missing)
       AND (i.expected IS NULL OR (
           {" AND ".join(_expect_clause(c, t) for c, t in _COLUMN_TYPES.items())}
           AND NOT EXISTS (
               SELECT 1 FROM jsonb_each(COALESCE(i.expected->'stats', '{{}}'::jsonb)) e
               WHERE p.stats->e.key IS DISTINCT FROM e.value
                 AND p.stats->e.key IS DISTINCT FROM i.stats_patch->e.key)))
+      AND (i.full_row IS NOT NULL OR i.stats_patch IS NULL
+           OR NOT i.stats_patch ?| ARRAY['current_health', 'max_health']
+           OR {_health_within_bounds(_MERGED, "$3::int")})
     RETURNING p.player_id
 ),
 inserted AS (
@@ -116,14 +161,10 @@ inserted AS (
            i.full_row->'stats'
       FROM input i
      WHERE i.full_row IS NOT NULL
+       AND NOT EXISTS (SELECT 1 FROM missing)
        AND NOT EXISTS (SELECT 1 FROM players x WHERE x.player_id = i.player_id)
     ON CONFLICT (player_id) DO NOTHING
     RETURNING player_id
-),
-missing AS (
-    SELECT i.player_id FROM input i
-     WHERE i.full_row IS NULL
-       AND NOT EXISTS (SELECT 1 FROM players x WHERE x.player_id = i.player_id)
 )
 SELECT player_id, 'inserted' AS outcome FROM inserted
 UNION ALL
@@ -195,6 +236,34 @@ class StatsKeysHold(Expression):
         return ResolveResult(term=term)
 
 
+class StatsHealthHolds(Expression):
+    """True when ``stats`` patched (keys removed, others set) keeps its health in bounds.
+
+    current_health in [floor, max_health], against the values the database holds: a save of a
+    stale copy never leaves the row outside the bounds an atomic update keeps.
+    """
+
+    def __init__(self, patch: dict[str, Any], removed: Sequence[str], floor: int) -> None:
+        self._patch = _dumps(patch)
+        self._removed = list(removed)
+        self._floor = floor
+
+    def resolve(self, resolve_context: ResolveContext) -> ResolveResult:
+        """The bounds check of ``_SAVE_SQL`` on the patched document."""
+        column = resolve_context.table["stats"]
+        # Constant SQL around numbered slots; the slots become the column and bound parameters.
+        merged = "(({0} - CAST({1} AS TEXT[])) || CAST({2} AS JSONB))"
+        template = "(" + _health_within_bounds(merged, "CAST({3} AS INT)") + ")"
+        term = _Sql(
+            template,
+            column,
+            ValueWrapper(self._removed),
+            ValueWrapper(self._patch),
+            ValueWrapper(self._floor),
+        )
+        return ResolveResult(term=term)
+
+
 def _native(value: object) -> object:
     """A column value for asyncpg: timestamps without a zone are taken as UTC."""
     if isinstance(value, datetime) and value.tzinfo is None:
@@ -215,8 +284,35 @@ def _dumps(value: object) -> str:
 
 
 def players_from_rows(rows: Iterable[Row]) -> list[Player]:
-    """Build Player models from rows of ``SELECT PLAYER_COLUMNS`` (Tortoise's own path)."""
-    return [Player._init_from_db(**row) for row in rows]
+    """Build Player models from rows of ``SELECT PLAYER_COLUMNS``; a corrupt row raises.
+
+    Raises:
+        CorruptRowError: A row's stats document breaks the schema (the first such row).
+    """
+    players, corrupt = split_rows(rows)
+    if corrupt:
+        raise corrupt[0]
+    return players
+
+
+def split_rows(rows: Iterable[Row]) -> tuple[list[Player], list[CorruptRowError]]:
+    """The players the rows hold, and an error for each row whose stats break the schema."""
+    players: list[Player] = []
+    corrupt: list[CorruptRowError] = []
+    for row in rows:
+        try:
+            players.append(Player._init_from_db(**row))
+        except PydanticValidationError as exc:
+            corrupt.append(_corrupt(row["player_id"], exc))
+    return players, corrupt
+
+
+def _corrupt(player_id: object, exc: PydanticValidationError) -> CorruptRowError:
+    fields = tuple(
+        dict.fromkeys(str(e["loc"][0]) if e["loc"] else "stats" for e in exc.errors())
+    ) or ("stats",)
+    first = exc.errors()[0]["msg"] if exc.errors() else str(exc)
+    return CorruptRowError("player", player_id, fields, first)
 
 
 def _plain(value: object) -> object:
@@ -229,16 +325,24 @@ def _plain(value: object) -> object:
 
 
 class _SaveRow:
-    """What one player contributes to the save statement: one compact JSON document."""
+    """What one player contributes to a save: one compact JSON document, and what it writes.
 
-    __slots__ = ("doc", "fields", "player")
+    The values written are taken here, before any await: a change the game makes while the
+    save runs is not part of this save, and the object must not pretend it was written.
+    """
+
+    __slots__ = ("columns", "doc", "fields", "full", "player", "removed", "stats")
 
     def __init__(self, player: Player, stats: dict[str, Any], *, overwrite: bool) -> None:
         self.player = player
         snapshot = player.persisted_values()
+        self.full = snapshot is None
         if snapshot is None:
             self.doc: dict[str, Any] | None = _full_doc(player, stats)
             self.fields: tuple[str, ...] = (*_COLUMN_TYPES, "stats")
+            self.columns: dict[str, Any] = {n: getattr(player, n) for n in _COLUMN_TYPES}
+            self.stats: dict[str, Any] = stats
+            self.removed: list[str] = []
             return
         patch = {}
         for name in _COLUMN_TYPES:
@@ -248,6 +352,7 @@ class _SaveRow:
         old_stats: dict[str, Any] = snapshot["stats"]
         changed = {k: v for k, v in stats.items() if old_stats.get(k, _MISSING) != v}
         removed = [k for k in old_stats if k not in stats]
+        self.columns, self.stats, self.removed = patch, changed, removed
         self.fields = (*patch, *(f"stats.{k}" for k in (*changed, *removed)))
         if not self.fields:
             self.doc = None
@@ -264,6 +369,15 @@ class _SaveRow:
             doc["e"] = expected
         self.doc = doc
 
+    @property
+    def touches_health(self) -> bool:
+        """Whether the save writes current_health or max_health (the bounded pair)."""
+        return not self.full and bool({"current_health", "max_health"} & set(self.stats))
+
+    def written(self) -> None:
+        """The save committed: the object now remembers exactly what it wrote."""
+        self.player.mark_written(self.columns, self.stats, self.removed, full=self.full)
+
 
 def _full_doc(player: Player, stats: dict[str, Any]) -> dict[str, Any]:
     columns = {name: _plain(getattr(player, name)) for name in _COLUMN_TYPES}
@@ -272,6 +386,33 @@ def _full_doc(player: Player, stats: dict[str, Any]) -> dict[str, Any]:
 
 _MISSING: Final = object()
 _NAME_LENGTH: Final = 50
+
+
+# Scripts that one name may mix: Japanese writes Han, Hiragana and Katakana together.
+_SCRIPT_FAMILIES: Final = {"CJK": "HAN", "HIRAGANA": "HAN", "KATAKANA": "HAN", "IDEOGRAPHIC": "HAN"}
+
+
+def _scripts(name: str) -> set[str]:
+    """The scripts of the letters in ``name`` (by the first word of each letter's Unicode name)."""
+    found: set[str] = set()
+    for char in name:
+        if unicodedata.category(char).startswith("L"):
+            script = unicodedata.name(char, "UNKNOWN").split(" ", 1)[0]
+            found.add(_SCRIPT_FAMILIES.get(script, script))
+    return found
+
+
+def normalize_name(name: str) -> str | None:
+    """A player name as stored: NFKC-normalised; ``None`` if its letters mix scripts.
+
+    NFKC folds compatibility forms (``Armitage`` in full-width letters is ``Armitage``), so the
+    case-insensitive unique index sees them as one name. A name mixing scripts (Latin letters
+    with Cyrillic look-alikes) is refused: that is how impersonations are made,
+    and no real name needs it. A name in one other script (Greek, Cyrillic, Japanese) is a
+    name of its own.
+    """
+    folded = unicodedata.normalize("NFKC", name)
+    return None if len(_scripts(folded)) > 1 else folded
 
 
 def validate_player(player: Player, *, health_floor: int) -> dict[str, Any]:
@@ -296,17 +437,24 @@ def validate_player(player: Player, *, health_floor: int) -> dict[str, Any]:
     floor = health_floor
     if stats.current_health < floor:
         raise ValidationError(f"current_health {stats.current_health} is below {floor}")
-    name = check_text(player.name, "player name", max_length=_NAME_LENGTH)
-    if not name.strip():
-        raise ValidationError("player name must not be blank")
+    name = normalize_name(check_text(player.name, "player name", max_length=_NAME_LENGTH))
+    if name is None:
+        raise ValidationError(
+            f"player name {describe(player.name)} mixes letters of different scripts "
+            "(e.g. Latin with Cyrillic look-alikes)"
+        )
+    if not name.strip() or len(name) > _NAME_LENGTH:
+        raise ValidationError(f"player name must be 1-{_NAME_LENGTH} characters, not blank")
+    if name != player.name:
+        player.name = name  # stored NFKC-normalised; the object shows what is stored
     check_text(player.current_room_id, "current_room_id", max_length=255)
     if player.respawn_room_id is not None:
         check_text(player.respawn_room_id, "respawn_room_id", max_length=255)
     xp, level = player.experience_points, player.level
-    if not isinstance(xp, int) or isinstance(xp, bool) or xp < 0:
-        raise ValidationError(f"experience_points must be an int >= 0, got {describe(xp)}")
-    if not isinstance(level, int) or isinstance(level, bool) or level < 1:
-        raise ValidationError(f"level must be an int >= 1, got {describe(level)}")
+    if not isinstance(xp, int) or isinstance(xp, bool) or not 0 <= xp < 2**63:
+        raise ValidationError(f"experience_points must be an int in 0..2**63-1, got {describe(xp)}")
+    if not isinstance(level, int) or isinstance(level, bool) or not 1 <= level < 2**31:
+        raise ValidationError(f"level must be an int in 1..2**31-1, got {describe(level)}")
     as_uuid(player.player_id, "player_id")
     as_uuid(player.user_id, "user_id")
     now = datetime.now(UTC)
@@ -314,7 +462,9 @@ def validate_player(player: Player, *, health_floor: int) -> dict[str, Any]:
     for column in ("created_at", "last_active"):
         if getattr(player, column, None) is None:
             object.__setattr__(player, column, now)
-    return stats.model_dump()
+    document = stats.model_dump()
+    check_json(document, "stats")  # a game's own keys too: JSON only, bounded depth
+    return document
 
 
 class PlayerRepository(BaseRepository):
@@ -352,9 +502,10 @@ class PlayerRepository(BaseRepository):
     async def get_player_by_name(self, name: str) -> Player | None:
         """The player whose name equals ``name`` ignoring case, or ``None``."""
         check_text(name, "name", max_length=10_000, allow_empty=True)
-        if not 0 < len(name) <= _NAME_LENGTH:
+        folded = normalize_name(name)
+        if folded is None or not 0 < len(folded) <= _NAME_LENGTH:
             return None  # no player can have such a name
-        rows = await self._statement(f"{_SELECT} WHERE lower(name) = lower($1)", [name])
+        rows = await self._statement(f"{_SELECT} WHERE lower(name) = lower($1)", [folded])
         return players_from_rows(rows)[0] if rows else None
 
     async def get_player_by_user_id(self, user_id: uuid.UUID | str) -> Player | None:
@@ -374,7 +525,7 @@ class PlayerRepository(BaseRepository):
         rows = await self._statement(
             f"{_SELECT} ORDER BY lower(name), player_id LIMIT $1 OFFSET $2", [limit, offset]
         )
-        return players_from_rows(rows)
+        return self._good_rows(rows)
 
     async def get_players_in_room(self, room_id: str) -> list[Player]:
         """Players whose current room is ``room_id``, ordered by name."""
@@ -382,7 +533,7 @@ class PlayerRepository(BaseRepository):
         rows = await self._statement(
             f"{_SELECT} WHERE current_room_id = $1 ORDER BY lower(name)", [room_id]
         )
-        return players_from_rows(rows)
+        return self._good_rows(rows)
 
     async def get_players_batch(self, player_ids: Sequence[uuid.UUID | str]) -> list[Player]:
         """The players with these ids in one query, in the order asked; missing ids are skipped.
@@ -393,8 +544,28 @@ class PlayerRepository(BaseRepository):
         if not ids:
             return []
         rows = await self._statement(f"{_SELECT} WHERE player_id = ANY($1::uuid[])", [ids])
-        by_id = {p.player_id: p for p in players_from_rows(rows)}
+        by_id = {p.player_id: p for p in self._good_rows(rows)}
         return [by_id[pid] for pid in dict.fromkeys(ids) if pid in by_id]
+
+    def _good_rows(self, rows: list[Row]) -> list[Player]:
+        """The players of a multi-row read; each corrupt row is logged, reported and skipped.
+
+        One bad row (a stats document an external tool wrote) must not hide the others: the
+        read returns every good player; each bad one gets a warning and a PlayerRowCorrupt
+        event, and ``layer.audit()`` lists it.
+        """
+        players, corrupt = split_rows(rows)
+        for error in corrupt:
+            log.warning("skipping a corrupt player row: %s", error)
+        if corrupt:
+            self._emit(
+                *(
+                    PlayerRowCorrupt(player_id=e.key, fields=e.fields, error=str(e))
+                    for e in corrupt
+                    if isinstance(e.key, uuid.UUID)
+                )
+            )
+        return players
 
     async def save_player(self, player: Player, *, overwrite: bool = False) -> None:
         """Insert or update one player, writing only what changed since it was loaded.
@@ -472,6 +643,9 @@ class PlayerRepository(BaseRepository):
             if "s" in doc:
                 keys = StatsKeysHold(doc["e"].get("stats", {}), doc["s"])
                 query = query.annotate(_mud_stats_hold=keys).filter(_mud_stats_hold=True)
+        if row.touches_health:
+            bounds = StatsHealthHolds(doc["s"], doc.get("r", []), self._settings.health_floor)
+            query = query.annotate(_mud_health_holds=bounds).filter(_mud_health_holds=True)
         if "s" in doc:
             values["stats"] = StatsPatch(doc["s"], doc.get("r", []))
 
@@ -485,21 +659,15 @@ class PlayerRepository(BaseRepository):
     async def _save(
         self, client: Client, rows: list[_SaveRow], ids: list[uuid.UUID], docs: list[str]
     ) -> dict[uuid.UUID, str]:
-        """Run the save statement; re-insert loaded players whose row was deleted meanwhile."""
+        """Run the save statement; a loaded player whose row was deleted raises, nothing written."""
+        floor = self._settings.health_floor
         result = {
-            r["player_id"]: r["outcome"] for r in await self._fetch(client, _SAVE_SQL, [ids, docs])
+            r["player_id"]: r["outcome"]
+            for r in await self._fetch(client, _SAVE_SQL, [ids, docs, floor])
         }
-        gone = [r for r in rows if result.get(r.player.player_id) == "missing"]
+        gone = [pid for pid, outcome in result.items() if outcome == "missing"]
         if gone:
-            again = await self._fetch(
-                client,
-                _SAVE_SQL,
-                [
-                    [r.player.player_id for r in gone],
-                    [_dumps(_full_doc(r.player, r.player.get_stats())) for r in gone],
-                ],
-            )
-            result.update({r["player_id"]: r["outcome"] for r in again})
+            raise PlayerDeletedError(gone[0])
         self._check_saved(rows, result)
         return result
 
@@ -507,13 +675,15 @@ class PlayerRepository(BaseRepository):
         return validate_player(player, health_floor=self._settings.health_floor)
 
     def _check_saved(self, rows: list[_SaveRow], result: dict[uuid.UUID, str]) -> None:
-        stale = [r for r in rows if result.get(r.player.player_id) in (None, "missing")]
+        stale = [r for r in rows if r.player.player_id not in result]
         if stale:
             names = ", ".join(f"{r.player.player_id} ({', '.join(r.fields)})" for r in stale[:5])
             more = f" and {len(stale) - 5} more" if len(stale) > 5 else ""
             raise StaleDataError(
                 f"{len(stale)} player(s) changed in the database since they were loaded: "
-                f"{names}{more}; nothing was written. Reload them, or save with overwrite=True",
+                f"{names}{more}; nothing was written (a written field changed meanwhile, or "
+                "the health written would break current_health <= max_health against the "
+                "values stored). Reload them, or save with overwrite=True",
                 fields=tuple(f for r in stale for f in r.fields),
             )
 
@@ -522,7 +692,7 @@ class PlayerRepository(BaseRepository):
         inserted = {pid for pid, outcome in result.items() if outcome == "inserted"}
         events: list[Event] = []
         for row in rows:
-            row.player.mark_persisted()
+            row.written()
             object.__setattr__(row.player, "_saved_in_db", True)
             pid = row.player.player_id
             if pid in inserted:
@@ -531,27 +701,47 @@ class PlayerRepository(BaseRepository):
                 events.append(PlayerSaved(player_id=pid, fields=row.fields))
         return events
 
+    async def recreate_player(self, player: Player) -> Player:
+        """Insert a player again from a copy, after ``delete_player``: on purpose, not by a save.
+
+        A save of a copy loaded before the delete raises :class:`PlayerDeletedError`; this is
+        the explicit call that brings the player back, with the copy's values (its items went
+        with the delete).
+
+        Raises:
+            DuplicateError: The player (or another one with this name) exists.
+            ValidationError: The copy's values are invalid; nothing was sent.
+        """
+        stats = self._validated(player)
+        values = {column: getattr(player, column) for column in _COLUMN_TYPES}
+
+        async def insert(client: Client) -> None:
+            await Player.create(
+                using_db=client,
+                player_id=player.player_id,
+                stats=PlayerStats.model_validate(stats),
+                **values,
+            )
+
+        await self._atomic(insert, idempotent=False, atomic=False)
+        player.mark_written(values, stats, [], full=True)
+        object.__setattr__(player, "_saved_in_db", True)
+        self._emit(PlayerCreated(player_id=player.player_id, name=player.name))
+        return await self.require_player(player.player_id)
+
     async def delete_player(self, player_id: uuid.UUID | str) -> bool:
         """Delete a player with what only they own, in one transaction; ``False`` if none.
 
-        Their inventory items and their equipment containers (``entity_id`` = the player),
-        with the items inside, go too, so nothing is left owned by a player who does not
-        exist. Corpses they left in rooms stay: they belong to the world.
+        Their equipment containers (``entity_id`` = the player) go, and with them, by the
+        database's foreign keys in the same statements, every item the player or those
+        containers hold: nothing is ever left owned by an owner that does not exist, even
+        while transfers into the inventory race the delete (they wait for it, then find no
+        owner). Corpses they left in rooms stay: they belong to the world.
         """
         pid = as_uuid(player_id, "player_id")
 
         async def delete(client: Client) -> bool:
-            gear = [
-                str(cid)
-                for cid in await Container.filter(entity_id=pid, source_type="equipment")
-                .using_db(client)
-                .values_list("container_id", flat=True)
-            ]
-            owned = Q(owner_type="player", owner_id=str(pid))
-            if gear:
-                owned |= Q(owner_type="container", owner_id__in=gear)
-            await ItemInstance.filter(owned).using_db(client).delete()
-            await Container.filter(container_id__in=gear).using_db(client).delete()
+            await Container.filter(entity_id=pid, source_type="equipment").using_db(client).delete()
             return bool(await Player.filter(player_id=pid).using_db(client).delete())
 
         deleted = await self._atomic(delete, idempotent=True)

@@ -11,6 +11,7 @@ import pytest
 
 from models.stats import NUMERIC_STATS, STAT_REGISTRY
 from persistence.errors import (
+    ConfigurationError,
     InvalidAmountError,
     InvalidFieldError,
     NotFoundError,
@@ -18,7 +19,8 @@ from persistence.errors import (
 )
 from persistence.events import PlayerHPUpdated, PlayerLeveledUp, PlayerStatUpdated, PlayerXPAwarded
 from persistence.facade import AsyncPersistenceLayer
-from tests.conftest import RecordingBus, make_settings
+from persistence.schema import run_migrations
+from tests.conftest import RecordingBus, connect, create_database, drop_database, make_settings
 from tests.factories import HALLWAY, new_player
 from tests.integration.test_player_repository import count_queries
 
@@ -67,13 +69,28 @@ class TestHealth:
         assert await layer.health.update_player_health(player.player_id, +1000) == 180
         assert (await stats_of(clean_db, player.player_id))["current_health"] == 180
 
-    async def test_health_floor_from_settings(
-        self, clean_db: asyncpg.Connection, database_url: str
-    ) -> None:
-        async with AsyncPersistenceLayer(make_settings(database_url, health_floor=-10)) as layer:
-            player = await saved(layer)
-            assert await layer.health.update_player_health(player.player_id, -105) == -5
-            assert await layer.health.update_player_health(player.player_id, -105) == -10
+    async def test_health_floor_from_settings(self, pg_server: str) -> None:
+        url = await create_database(pg_server, "mud_floor")
+        try:
+            settings = make_settings(url, health_floor=-10)
+            with pytest.raises(ConfigurationError, match="MUD_HEALTH_FLOOR=-10"):
+                await run_migrations(url)  # the database's floor is 0
+                await AsyncPersistenceLayer(settings).start()
+            await run_migrations(url, settings)  # sets the database's floor to -10
+            async with AsyncPersistenceLayer(settings) as layer:
+                player = await saved(layer)
+                assert await layer.health.update_player_health(player.player_id, -105) == -5
+                assert await layer.health.update_player_health(player.player_id, -105) == -10
+            conn = await connect(url)
+            try:
+                with pytest.raises(asyncpg.CheckViolationError):  # the database keeps it too
+                    await conn.execute(
+                        "UPDATE players SET stats = jsonb_set(stats, '{current_health}', '-11')"
+                    )
+            finally:
+                await conn.close()
+        finally:
+            await drop_database(pg_server, url)
 
     async def test_unknown_player_is_not_found(self, layer: AsyncPersistenceLayer) -> None:
         with pytest.raises(NotFoundError):

@@ -71,6 +71,11 @@ async def test_player_ranges(clean_db: asyncpg.Connection, column: str, value: i
 
 
 async def _insert_container(conn: asyncpg.Connection, **values: object) -> None:
+    await conn.execute(
+        "INSERT INTO rooms (room_id, name, plane, zone, sub_zone)"
+        " VALUES ($1, 'Foyer', 'e', 'a', 's') ON CONFLICT DO NOTHING",
+        FOYER,
+    )
     row = {"container_id": uuid.uuid4(), "source_type": "environment", "room_id": FOYER}
     row.update(values)
     columns = ", ".join(row)

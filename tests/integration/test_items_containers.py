@@ -9,6 +9,7 @@ from typing import Any
 
 import asyncpg
 import pytest
+import pytest_asyncio
 
 from models.container import Container
 from models.item import ItemInstance
@@ -35,6 +36,12 @@ from tests.factories import FOYER, HALLWAY, new_player
 from tests.integration.test_player_repository import count_queries
 
 pytestmark = pytest.mark.integration
+
+
+@pytest_asyncio.fixture(autouse=True, loop_scope="session")
+async def _rooms_exist(layer: AsyncPersistenceLayer) -> None:
+    """Items and containers in a room need the room (a foreign key): the sample world."""
+    await layer.seed_world()
 
 
 def iid() -> str:

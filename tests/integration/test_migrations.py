@@ -15,7 +15,13 @@ import pytest
 from tortoise.context import TortoiseContext
 
 from models.app import APP_LABEL
-from models.schema import CHECK_CONSTRAINTS, COLUMN_DEFAULTS, EXPRESSION_INDEXES
+from models.schema import (
+    CHECK_CONSTRAINTS,
+    COLUMN_DEFAULTS,
+    EXPRESSION_INDEXES,
+    EXTRA_FOREIGN_KEYS,
+    GENERATED_COLUMNS,
+)
 from persistence.config import tortoise_config
 from persistence.settings import PersistenceSettings
 from persistence.testing.database import TABLES
@@ -115,12 +121,28 @@ async def test_upgraded_schema_equals_what_the_models_declare(
     migrated = await connect(upgraded_via_cli[0])
     generated = await connect(generated_from_models)
     try:
-        assert await _columns(migrated) == await _columns(generated)
-        assert await _foreign_keys(migrated) == await _foreign_keys(generated)
-        declared_extra = {
-            (table, f"CREATE UNIQUE INDEX {name} ON public.{table} USING btree {definition[7:]}")
-            for name, (table, definition) in EXPRESSION_INDEXES.items()
+        generated_columns = {
+            (table, column, kind, 255 if kind == "character varying" else None, "YES")
+            for (table, column), (kind, _) in GENERATED_COLUMNS.items()
         }
+        assert await _columns(migrated) == await _columns(generated) | generated_columns
+        stored = {
+            (r["table_name"], r["column_name"])
+            for r in await migrated.fetch(
+                "SELECT table_name, column_name FROM information_schema.columns"
+                " WHERE is_generated = 'ALWAYS'"
+            )
+        }
+        assert stored == set(GENERATED_COLUMNS)
+        assert await _foreign_keys(migrated) == await _foreign_keys(generated) | set(
+            EXTRA_FOREIGN_KEYS.values()
+        )
+        declared_extra = set()
+        for name, (table, definition) in EXPRESSION_INDEXES.items():
+            unique = definition.startswith("UNIQUE ")
+            body = definition[7:] if unique else definition
+            kind = "CREATE UNIQUE INDEX" if unique else "CREATE INDEX"
+            declared_extra.add((table, f"{kind} {name} ON public.{table} USING btree {body}"))
         assert await _indexes(migrated) == await _indexes(generated) | declared_extra
     finally:
         await migrated.close()

@@ -11,7 +11,7 @@ import asyncpg
 import pytest
 
 from models.player import TRACKED_COLUMNS, Player
-from persistence.errors import DuplicateError, NotFoundError, ValidationError
+from persistence.errors import DuplicateError, NotFoundError, PlayerDeletedError, ValidationError
 from persistence.events import PlayerCreated, PlayerDeleted, PlayerRoomFixed, PlayerSaved
 from persistence.facade import AsyncPersistenceLayer
 from persistence.repositories.player import PlayerRepository
@@ -178,7 +178,7 @@ class TestSaves:
         await layer.players.save_player(loaded)
         assert sent == []
 
-    async def test_save_of_a_loaded_player_whose_row_was_deleted_reinserts_it(
+    async def test_save_of_a_loaded_player_whose_row_was_deleted_raises(
         self, layer: AsyncPersistenceLayer, clean_db: asyncpg.Connection
     ) -> None:
         await layer.players.save_player(new_player("Phoenix"))
@@ -186,7 +186,10 @@ class TestSaves:
         assert loaded is not None
         await clean_db.execute("DELETE FROM players")
         loaded.current_room_id = HALLWAY
-        await layer.players.save_player(loaded)
+        with pytest.raises(PlayerDeletedError):
+            await layer.players.save_player(loaded)
+        assert await clean_db.fetchval("SELECT count(*) FROM players") == 0
+        await layer.players.recreate_player(loaded)  # only on purpose
         assert await clean_db.fetchval("SELECT current_room_id FROM players") == HALLWAY
 
     @pytest.mark.parametrize(

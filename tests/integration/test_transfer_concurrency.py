@@ -16,6 +16,7 @@ from typing import Any
 
 import asyncpg
 import pytest
+import pytest_asyncio
 
 from persistence.errors import (
     ContainerFullError,
@@ -29,6 +30,13 @@ from tests.conftest import RecordingBus, make_settings
 from tests.factories import FOYER, new_player
 
 pytestmark = pytest.mark.integration
+
+
+@pytest_asyncio.fixture(autouse=True, loop_scope="session")
+async def _rooms_exist(layer: AsyncPersistenceLayer) -> None:
+    """Items and containers in a room need the room (a foreign key): the sample world."""
+    await layer.seed_world()
+
 
 WORKERS = 50
 TRANSFERS_PER_WORKER = 200

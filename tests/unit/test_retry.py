@@ -47,10 +47,21 @@ def _wrapped(inner: BaseException) -> RuntimeError:
 
 async def test_reads_are_retried_on_transient_errors_seen_through_wrapping() -> None:
     retry, delays = policy()
-    op = Flaky(_wrapped(asyncpg.ConnectionDoesNotExistError("closed")), PoolExhaustedError("x"))
+    op = Flaky(
+        _wrapped(asyncpg.ConnectionDoesNotExistError("closed")), DatabaseUnavailableError("x")
+    )
     assert await retry.run(op, idempotent=True) == "ok"
     assert op.calls == 3
     assert len(delays) == 2
+
+
+async def test_a_pool_wait_is_never_retried() -> None:
+    """MUD_POOL_ACQUIRE_TIMEOUT is the whole wait of a call, not a wait per attempt."""
+    retry, delays = policy()
+    op = Flaky(PoolExhaustedError("busy"))
+    with pytest.raises(PoolExhaustedError):
+        await retry.run(op, idempotent=True)
+    assert (op.calls, delays) == (1, [])
 
 
 async def test_gives_up_after_max_attempts_with_the_last_error() -> None:
@@ -69,7 +80,9 @@ async def test_non_idempotent_calls_retry_only_what_was_not_applied() -> None:
     with pytest.raises(asyncpg.ConnectionDoesNotExistError):
         await retry.run(lost, idempotent=False)
     assert lost.calls == 1
-    rolled_back = Flaky(TransientConflictError("40001"), PoolExhaustedError("busy"))
+    rolled_back = Flaky(
+        TransientConflictError("40001"), DatabaseUnavailableError("refused", not_applied=True)
+    )
     assert await retry.run(rolled_back, idempotent=False) == "ok"
     assert rolled_back.calls == 3
 

@@ -1,0 +1,196 @@
+"""Migration 3 on a database holding data at the previous head: data survives, rules hold.
+
+The database is migrated to migration 2 (the previous head) and filled the way 0.1 could
+leave it: players, items held by players, containers and rooms, items of players and
+containers that no longer exist, rooms never written, a stats document that breaks the new
+bounds. Then the package upgrades it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import uuid
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import pytest
+from tortoise.context import TortoiseContext, _current_context
+
+from models.schema import LOST_AND_FOUND_ROOM
+from persistence.config import tortoise_config
+from persistence.schema import MIGRATIONS_APP, migration_files, migrations_location, run_migrations
+from persistence.settings import PersistenceSettings
+from tests.conftest import connect, create_database, drop_database
+from tests.integration.test_migrations import _columns, _foreign_keys, _indexes
+
+pytestmark = pytest.mark.integration
+
+PREVIOUS_HEAD = 3  # migrations 0, 1 and 2
+
+
+async def _migrate_to_previous_head(url: str, tmp_path: Path) -> None:
+    from aerich import Command
+
+    location = tmp_path / "migrations"
+    (location / MIGRATIONS_APP).mkdir(parents=True)
+    for name in migration_files()[:PREVIOUS_HEAD]:
+        shutil.copy(migrations_location() / MIGRATIONS_APP / name, location / MIGRATIONS_APP)
+    os.environ.setdefault("AERICH_NO_TORTOISE_V1_WARNING", "1")
+    config = tortoise_config(PersistenceSettings(), url)
+    token = _current_context.set(TortoiseContext())
+    try:
+        async with Command(
+            tortoise_config=config, app=MIGRATIONS_APP, location=str(location)
+        ) as cmd:
+            applied = await cmd.upgrade(run_in_transaction=True)
+    finally:
+        _current_context.reset(token)
+    assert applied == migration_files()[:PREVIOUS_HEAD]
+
+
+async def _fill_like_0_1(conn: asyncpg.Connection) -> dict[str, Any]:
+    alive, gone, broken = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+    chest, lost_chest = uuid.uuid4(), uuid.uuid4()
+    await conn.execute(
+        "INSERT INTO rooms (room_id, name, plane, zone, sub_zone)"
+        " VALUES ('hall', 'Hall', 'p', 'z', 's')"
+    )
+    for pid, name in ((alive, "Alive"), (broken, "Broken")):
+        await conn.execute(
+            "INSERT INTO players (player_id, user_id, name, current_room_id, experience_points)"
+            " VALUES ($1, $2, $3, 'hall', 2147483000)",
+            pid,
+            uuid.uuid4(),
+            name,
+        )
+    await conn.execute(  # what an old tool could write before the bounds existed
+        "UPDATE players SET stats = stats || $1::jsonb WHERE player_id = $2",
+        json.dumps({"current_health": 150, "max_health": 100}),
+        broken,
+    )
+    await conn.execute(
+        "INSERT INTO containers (container_id, source_type, room_id) VALUES"
+        " ($1, 'environment', 'hall'), ($2, 'environment', 'never_written')",
+        chest,
+        lost_chest,
+    )
+    items = [
+        ("held", "player", str(alive)),
+        ("in-chest", "container", str(chest)),
+        ("on-floor", "room", "hall"),
+        ("in-unwritten-room", "room", "also_never_written"),
+        ("of-gone-player", "player", str(gone)),
+        ("of-gone-chest", "container", str(uuid.uuid4())),
+    ]
+    for item_id, owner_type, owner_id in items:
+        await conn.execute(
+            "INSERT INTO item_instances (item_instance_id, prototype_id, owner_type, owner_id)"
+            " VALUES ($1, 'thing', $2, $3)",
+            item_id,
+            owner_type,
+            owner_id,
+        )
+    return {"alive": alive, "broken": broken, "chest": chest}
+
+
+async def test_upgrading_a_database_with_data_at_the_previous_head(
+    pg_server: str, tmp_path: Path
+) -> None:
+    url = await create_database(pg_server, "mud_up")
+    fresh = await create_database(pg_server, "mud_fresh")
+    try:
+        await _migrate_to_previous_head(url, tmp_path)
+        conn = await connect(url)
+        try:
+            ids = await _fill_like_0_1(conn)
+            before = {
+                r["player_id"]: dict(r)
+                for r in await conn.fetch("SELECT player_id, name, stats::text FROM players")
+            }
+            assert await run_migrations(url) == migration_files()[PREVIOUS_HEAD:]
+
+            # The data survives: players unchanged, XP widened, every item still there.
+            after = {
+                r["player_id"]: dict(r)
+                for r in await conn.fetch("SELECT player_id, name, stats::text FROM players")
+            }
+            assert after == before
+            assert (
+                await conn.fetchval(
+                    "SELECT pg_typeof(experience_points)::text FROM players LIMIT 1"
+                )
+                == "bigint"
+            )
+            owners = {
+                r["item_instance_id"]: (r["owner_type"], r["owner_id"])
+                for r in await conn.fetch(
+                    "SELECT item_instance_id, owner_type, owner_id FROM item_instances"
+                )
+            }
+            assert owners == {
+                "held": ("player", str(ids["alive"])),
+                "in-chest": ("container", str(ids["chest"])),
+                "on-floor": ("room", "hall"),
+                "in-unwritten-room": ("room", "also_never_written"),
+                "of-gone-player": ("room", LOST_AND_FOUND_ROOM),
+                "of-gone-chest": ("room", LOST_AND_FOUND_ROOM),
+            }
+            ledger = await conn.fetch(
+                "SELECT item_instance_id, reason FROM item_movements ORDER BY item_instance_id"
+            )
+            assert [(r["item_instance_id"], r["reason"]) for r in ledger] == [
+                ("of-gone-chest", "orphan_rehomed"),
+                ("of-gone-player", "orphan_rehomed"),
+            ]
+            placeholders = {
+                r["room_id"]
+                for r in await conn.fetch("SELECT room_id FROM rooms WHERE room_id <> 'hall'")
+            }
+            assert placeholders == {"never_written", "also_never_written", LOST_AND_FOUND_ROOM}
+
+            # The old row breaking the new bounds is kept; its constraint checks new writes.
+            valid = {
+                r["conname"]: r["convalidated"]
+                for r in await conn.fetch(
+                    "SELECT conname, convalidated FROM pg_constraint"
+                    " WHERE conname LIKE 'players_stats%'"
+                )
+            }
+            assert valid.pop("players_stats_health_within_max") is False
+            assert all(valid.values())
+            with pytest.raises(asyncpg.CheckViolationError):
+                await conn.execute(
+                    "UPDATE players SET stats = stats || '{\"current_health\": 500}'"
+                    " WHERE player_id = $1",
+                    ids["alive"],
+                )
+            with pytest.raises(asyncpg.ForeignKeyViolationError):
+                await conn.execute(
+                    "INSERT INTO item_instances (item_instance_id, prototype_id, owner_type,"
+                    " owner_id) VALUES ('x', 'thing', 'player', $1)",
+                    str(uuid.uuid4()),
+                )
+            await conn.execute("DELETE FROM players WHERE player_id = $1", ids["alive"])
+            assert "held" not in {
+                r["item_instance_id"]
+                for r in await conn.fetch("SELECT item_instance_id FROM item_instances")
+            }
+        finally:
+            await conn.close()
+
+        # The upgraded schema is the schema a fresh database gets.
+        await run_migrations(fresh)
+        upgraded, clean = await connect(url), await connect(fresh)
+        try:
+            assert await _columns(upgraded) == await _columns(clean)
+            assert await _foreign_keys(upgraded) == await _foreign_keys(clean)
+            assert await _indexes(upgraded) == await _indexes(clean)
+        finally:
+            await upgraded.close()
+            await clean.close()
+    finally:
+        await drop_database(pg_server, url)
+        await drop_database(pg_server, fresh)

@@ -1,0 +1,517 @@
+"""Nothing lost, nothing resurrected, nothing orphaned (issue 12), on real PostgreSQL.
+
+Each class is one failure a demanding game server found: saves that broke stat bounds, a
+corrupt row taking whole reads down, items owned by owners that no longer exist, deleted
+players coming back, a change made during a save lost, raw exceptions from odd input, op_id
+replays that ignored part of the request, waits longer than documented, look-alike names.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import random
+import time
+import uuid
+from collections.abc import AsyncIterator
+from datetime import timedelta
+from typing import Any
+
+import asyncpg
+import pytest
+import pytest_asyncio
+
+from persistence.errors import (
+    ConstraintViolationError,
+    CorruptRowError,
+    ItemNotOwnedError,
+    NotFoundError,
+    OperationReusedError,
+    PersistenceError,
+    PlayerDeletedError,
+    PoolExhaustedError,
+    StaleDataError,
+    ValidationError,
+)
+from persistence.events import PlayerRowCorrupt
+from persistence.facade import AsyncPersistenceLayer
+from persistence.schema import run_migrations
+from persistence.stats import MAX_DELTA
+from tests.conftest import RecordingBus, connect, create_database, drop_database, make_settings
+from tests.factories import FOYER, HALLWAY, new_player
+
+pytestmark = pytest.mark.integration
+
+
+async def _stats(conn: asyncpg.Connection, player_id: uuid.UUID) -> dict[str, Any]:
+    text = await conn.fetchval("SELECT stats::text FROM players WHERE player_id = $1", player_id)
+    return dict(json.loads(text))
+
+
+class TestSavesKeepStatBounds:
+    async def test_a_stale_max_health_cannot_drop_below_the_stored_current(
+        self, layer: AsyncPersistenceLayer, clean_db: asyncpg.Connection
+    ) -> None:
+        player = new_player("Stale", stats={"current_health": 40})
+        await layer.players.save_player(player)
+        stale = await layer.players.require_player(player.player_id)
+        assert await layer.health.update_player_health(player.player_id, 60) == 100
+        stale.stats.max_health = 50  # fine on the stale copy (40 <= 50)
+        with pytest.raises(StaleDataError) as info:
+            await layer.players.save_player(stale)
+        assert "stats.max_health" in info.value.fields
+        stored = await _stats(clean_db, player.player_id)
+        assert (stored["current_health"], stored["max_health"]) == (100, 100)
+
+    async def test_a_stale_current_health_cannot_rise_above_the_stored_max(
+        self, layer: AsyncPersistenceLayer, clean_db: asyncpg.Connection
+    ) -> None:
+        player = new_player("Mirror", stats={"current_health": 40})
+        await layer.players.save_player(player)
+        stale = await layer.players.require_player(player.player_id)
+        assert (
+            await layer.experience.update_player_stat_field(player.player_id, "max_health", -50)
+            == 50
+        )
+        stale.stats.current_health = 90  # fine on the stale copy (90 <= 100)
+        with pytest.raises(StaleDataError):
+            await layer.players.save_player(stale)
+        with pytest.raises(StaleDataError):
+            await layer.players.save_players([stale, new_player("Bystander")])
+        stored = await _stats(clean_db, player.player_id)
+        assert (stored["current_health"], stored["max_health"]) == (40, 50)
+        assert await clean_db.fetchval("SELECT count(*) FROM players") == 1
+
+    @pytest.mark.parametrize(
+        "change",
+        [
+            {"current_health": 101},  # above its own max_health
+            {"current_health": -1},  # below the health floor (0)
+            {"strength": 0},
+            {"strength": 101},
+            {"lucidity": -1},
+            {"fear": "abc"},
+            {"fear": 1.5},
+            {"max_health": 0},
+            {"position": 7},
+        ],
+    )
+    async def test_the_database_refuses_a_document_that_breaks_a_bound(
+        self, layer: AsyncPersistenceLayer, clean_db: asyncpg.Connection, change: dict[str, Any]
+    ) -> None:
+        player = new_player("Checked")
+        await layer.players.save_player(player)
+        with pytest.raises(asyncpg.CheckViolationError):
+            await clean_db.execute(
+                "UPDATE players SET stats = stats || $1::jsonb", json.dumps(change)
+            )
+        assert await _stats(clean_db, player.player_id) == player.get_stats()
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def unchecked(pg_server: str) -> AsyncIterator[tuple[AsyncPersistenceLayer, Any, Any]]:
+    """A database whose stats checks were dropped, as an external tool with DDL rights (or
+    rows older than the checks) would leave it; a layer on it with a recording bus."""
+    url = await create_database(pg_server, "mud_corrupt")
+    try:
+        await run_migrations(url)
+        conn = await connect(url)
+        checks = await conn.fetch(
+            "SELECT conname FROM pg_constraint WHERE conrelid = 'players'::regclass"
+            " AND contype = 'c' AND conname LIKE 'players_stats%'"
+        )
+        for row in checks:
+            await conn.execute(f'ALTER TABLE players DROP CONSTRAINT "{row["conname"]}"')
+        bus = RecordingBus()
+        async with AsyncPersistenceLayer(make_settings(url), event_bus=bus) as layer:
+            yield layer, conn, bus
+        await conn.close()
+    finally:
+        await drop_database(pg_server, url)
+
+
+CORRUPTIONS = {
+    "wrong type": ('{"strength": "abc"}', "strength"),
+    "out of range": ('{"lucidity": 500}', "lucidity"),
+    "missing key": ('{"current_health": 150, "max_health": null}', "max_health"),
+    "json null": ("null", "stats"),
+    "not an object": ("[1, 2, 3]", "stats"),
+}
+
+
+class TestCorruptRows:
+    @pytest.mark.parametrize("kind", list(CORRUPTIONS))
+    async def test_reads_name_the_bad_row_and_return_the_good_ones(
+        self,
+        unchecked: tuple[AsyncPersistenceLayer, Any, RecordingBus],
+        kind: str,
+        caplog: pytest.LogCaptureFixture,
+    ) -> None:
+        layer, conn, bus = unchecked
+        await conn.execute("TRUNCATE players CASCADE")
+        good = [new_player(f"Good {i}") for i in range(3)]
+        bad = new_player("Bad")
+        await layer.players.save_players([*good, bad])
+        patch, field = CORRUPTIONS[kind]
+        if field == "stats":
+            await conn.execute(
+                "UPDATE players SET stats = $1::jsonb WHERE player_id = $2", patch, bad.player_id
+            )
+        else:
+            await conn.execute(
+                "UPDATE players SET stats = stats || $1::jsonb WHERE player_id = $2",
+                patch,
+                bad.player_id,
+            )
+        with pytest.raises(CorruptRowError) as info:
+            await layer.players.get_player_by_id(bad.player_id)
+        assert info.value.key == bad.player_id
+        assert field in info.value.fields
+        assert str(bad.player_id) in str(info.value)
+        with pytest.raises(CorruptRowError):
+            await layer.players.get_player_by_name("bad")
+        published = len(bus.published)
+        with caplog.at_level(logging.WARNING):
+            in_room = await layer.players.get_players_in_room(FOYER)
+            listed = await layer.players.list_players()
+            batch = await layer.players.get_players_batch([p.player_id for p in [*good, bad]])
+        wanted = sorted(p.player_id for p in good)
+        for found in (in_room, listed, batch):
+            assert sorted(p.player_id for p in found) == wanted
+        reports = [e for e in bus.published[published:] if isinstance(e, PlayerRowCorrupt)]
+        assert len(reports) == 3
+        assert {e.player_id for e in reports} == {bad.player_id}
+        assert field in reports[0].fields
+        assert str(bad.player_id) in caplog.text
+
+    async def test_a_batch_delta_over_a_corrupt_row_names_it_and_changes_nothing(
+        self, unchecked: tuple[AsyncPersistenceLayer, Any, RecordingBus]
+    ) -> None:
+        layer, conn, _ = unchecked
+        await conn.execute("TRUNCATE players CASCADE")
+        good, bad = new_player("Fine"), new_player("Broken")
+        await layer.players.save_players([good, bad])
+        await conn.execute(
+            'UPDATE players SET stats = stats || \'{"current_health": "abc"}\'::jsonb'
+            " WHERE player_id = $1",
+            bad.player_id,
+        )
+        for call in (
+            layer.health.apply_health_deltas({good.player_id: -5, bad.player_id: -5}),
+            layer.health.update_player_health(bad.player_id, -5),
+            layer.health.apply_health_deltas({good.player_id: -5, bad.player_id: -5}, op_id="t"),
+        ):
+            with pytest.raises(CorruptRowError) as info:
+                await call
+            assert info.value.key == bad.player_id
+            assert "current_health" in info.value.fields
+        assert (await _stats(conn, good.player_id))["current_health"] == 100
+
+
+async def _orphans(conn: asyncpg.Connection) -> dict[str, int]:
+    return {
+        "player": await conn.fetchval(
+            "SELECT count(*) FROM item_instances i WHERE owner_type = 'player' AND NOT EXISTS"
+            " (SELECT 1 FROM players p WHERE p.player_id::text = i.owner_id)"
+        ),
+        "container": await conn.fetchval(
+            "SELECT count(*) FROM item_instances i WHERE owner_type = 'container' AND NOT EXISTS"
+            " (SELECT 1 FROM containers c WHERE c.container_id::text = i.owner_id)"
+        ),
+        "room": await conn.fetchval(
+            "SELECT count(*) FROM item_instances i WHERE owner_type = 'room' AND NOT EXISTS"
+            " (SELECT 1 FROM rooms r WHERE r.room_id = i.owner_id)"
+        ),
+    }
+
+
+class TestOwnersExist:
+    async def test_items_need_an_owner_that_exists(
+        self, world_layer: AsyncPersistenceLayer, clean_db: asyncpg.Connection
+    ) -> None:
+        items = world_layer.items
+        with pytest.raises(NotFoundError):
+            await items.create_item_instance(
+                "ghost-coin", "coin", owner_type="player", owner_id=str(uuid.uuid4())
+            )
+        with pytest.raises(NotFoundError):
+            await items.create_item_instance(
+                "void-coin", "coin", owner_type="room", owner_id="earth_nowhere_void_001"
+            )
+        coin = await items.create_item_instance("coin", "coin", owner_type="room", owner_id=FOYER)
+        with pytest.raises(NotFoundError):
+            await items.transfer_item(
+                coin.item_instance_id,
+                from_owner=("room", FOYER),
+                to_owner=("room", "earth_nowhere_void_001"),
+            )
+        with pytest.raises(NotFoundError):
+            await world_layer.containers.create_container(
+                "environment", room_id="earth_nowhere_void_001"
+            )
+        with pytest.raises(asyncpg.ForeignKeyViolationError):  # tools are refused too
+            await clean_db.execute(
+                "INSERT INTO item_instances (item_instance_id, prototype_id, owner_type, owner_id)"
+                " VALUES ('tool-coin', 'coin', 'player', $1)",
+                str(uuid.uuid4()),
+            )
+        assert await clean_db.fetchval("SELECT count(*) FROM item_instances") == 1
+        assert await _orphans(clean_db) == {"player": 0, "container": 0, "room": 0}
+
+    async def test_deletes_racing_transfers_and_corpses_leave_no_orphans(
+        self, clean_db: asyncpg.Connection, database_url: str
+    ) -> None:
+        settings = make_settings(database_url, pool_min_size=4, pool_max_size=8)
+        rng = random.Random(12)
+        outcomes: dict[str, int] = {}
+        async with AsyncPersistenceLayer(settings) as layer:
+            await layer.seed_world()
+            deadline = time.monotonic() + 40
+            for round_no in range(150):
+                if time.monotonic() > deadline:
+                    break
+                victim = new_player(f"Victim {round_no}")
+                await layer.players.save_player(victim)
+                vid = str(victim.player_id)
+                gear = await layer.containers.create_container(
+                    "equipment", entity_id=victim.player_id
+                )
+                floor = [
+                    (
+                        await layer.items.create_item_instance(
+                            f"r{round_no}-{n}", "loot", owner_type="room", owner_id=HALLWAY
+                        )
+                    ).item_instance_id
+                    for n in range(6)
+                ]
+
+                async def into(item: str, owner: tuple[str, str]) -> object:
+                    await asyncio.sleep(rng.random() * 0.004)
+                    return await layer.items.transfer_item(
+                        item, from_owner=("room", HALLWAY), to_owner=owner
+                    )
+
+                async def corpse(pid: uuid.UUID = victim.player_id) -> object:
+                    await asyncio.sleep(rng.random() * 0.004)
+                    return await layer.containers.create_corpse(pid, HALLWAY)
+
+                async def delete(pid: uuid.UUID = victim.player_id) -> object:
+                    await asyncio.sleep(rng.random() * 0.004)
+                    return await layer.players.delete_player(pid)
+
+                calls = [
+                    *(into(item, ("player", vid)) for item in floor[:3]),
+                    *(into(item, ("container", str(gear.container_id))) for item in floor[3:]),
+                    corpse(),
+                    delete(),
+                ]
+                for result in await asyncio.gather(*calls, return_exceptions=True):
+                    name = type(result).__name__
+                    outcomes[name] = outcomes.get(name, 0) + 1
+                    if isinstance(result, BaseException):
+                        assert isinstance(result, NotFoundError | ItemNotOwnedError), result
+        assert await _orphans(clean_db) == {"player": 0, "container": 0, "room": 0}
+        assert outcomes.get("NotFoundError", 0) > 0  # the race was real: some lost it
+        assert await clean_db.fetchval("SELECT count(*) FROM players") == 0
+
+
+class TestDeletedPlayersStayDeleted:
+    async def test_saving_a_copy_of_a_deleted_player_raises_and_writes_nothing(
+        self, layer: AsyncPersistenceLayer, clean_db: asyncpg.Connection
+    ) -> None:
+        player = new_player("Departed")
+        await layer.players.save_player(player)
+        copies = [await layer.players.require_player(player.player_id) for _ in range(5)]
+        assert await layer.players.delete_player(player.player_id)
+        for n, copy in enumerate(copies):
+            copy.current_room_id = HALLWAY
+            copy.stats.strength = 10 + n
+            with pytest.raises(PlayerDeletedError) as info:
+                if n % 2:
+                    await layer.players.save_player(copy)
+                else:
+                    await layer.players.save_players([copy])
+            assert isinstance(info.value, NotFoundError)
+        assert await clean_db.fetchval("SELECT count(*) FROM players") == 0
+        restored = await layer.players.recreate_player(copies[0])
+        assert restored.current_room_id == HALLWAY
+        assert await clean_db.fetchval("SELECT count(*) FROM players") == 1
+
+
+class TestSaveRemembersWhatItWrote:
+    async def test_a_change_made_while_a_save_runs_is_written_by_the_next_save(
+        self, layer: AsyncPersistenceLayer, clean_db: asyncpg.Connection
+    ) -> None:
+        player = new_player("Mover")
+        await layer.players.save_player(player)
+        loaded = await layer.players.require_player(player.player_id)
+        loaded.current_room_id = HALLWAY  # room A
+        saving = asyncio.create_task(layer.players.save_player(loaded))
+        await asyncio.sleep(0)  # the save has read the object and is waiting on the database
+        loaded.current_room_id = FOYER  # room B, while the save is in flight
+        loaded.stats.fear = 9
+        await saving
+        assert await clean_db.fetchval("SELECT current_room_id FROM players") == HALLWAY
+        await layer.players.save_player(loaded)
+        assert await clean_db.fetchval("SELECT current_room_id FROM players") == FOYER
+        assert (await _stats(clean_db, player.player_id))["fear"] == 9
+
+
+class TestOddInput:
+    async def test_a_decay_beyond_any_date_is_refused(
+        self, world_layer: AsyncPersistenceLayer, clean_db: asyncpg.Connection
+    ) -> None:
+        player = new_player("Timeless")
+        await world_layer.players.save_player(player)
+        for extreme in (timedelta.max, timedelta(days=10**6)):
+            with pytest.raises(ValidationError):
+                await world_layer.containers.create_corpse(
+                    player.player_id, FOYER, decay_after=extreme
+                )
+            with pytest.raises(ValidationError):
+                await world_layer.containers.create_corpse(
+                    player.player_id, FOYER, grace_period=extreme
+                )
+        assert await clean_db.fetchval("SELECT count(*) FROM containers") == 0
+        assert await world_layer.purge_operations(older_than=timedelta.max) == 0
+
+    async def test_deeply_nested_metadata_is_refused(
+        self, world_layer: AsyncPersistenceLayer, clean_db: asyncpg.Connection
+    ) -> None:
+        nested: dict[str, Any] = {}
+        level = nested
+        for _ in range(5000):
+            level["a"] = {}
+            level = level["a"]
+        with pytest.raises(ValidationError):
+            await world_layer.containers.create_container(
+                "environment", room_id=FOYER, metadata=nested
+            )
+        with pytest.raises(ValidationError):
+            await world_layer.items.create_item_instance(
+                "deep", "coin", owner_type="room", owner_id=FOYER, metadata=nested
+            )
+        with pytest.raises(ValidationError):
+            await world_layer.containers.create_container(
+                "environment",
+                room_id=FOYER,
+                items=[{"item_instance_id": "deep2", "prototype_id": "coin", "metadata": nested}],
+            )
+        assert await clean_db.fetchval("SELECT count(*) FROM containers") == 0
+        assert await clean_db.fetchval("SELECT count(*) FROM item_instances") == 0
+
+    async def test_a_stat_value_that_is_not_json_is_refused(
+        self, layer: AsyncPersistenceLayer, clean_db: asyncpg.Connection
+    ) -> None:
+        player = new_player("Odd")
+        await layer.players.save_player(player)
+        loaded = await layer.players.require_player(player.player_id)
+        for value in (object(), {1, 2}, float("nan"), b"bytes"):
+            loaded.stats.custom = value  # type: ignore[attr-defined]
+            with pytest.raises(ValidationError):
+                await layer.players.save_player(loaded)
+        assert "custom" not in await _stats(clean_db, player.player_id)
+
+    async def test_experience_does_not_overflow(
+        self, layer: AsyncPersistenceLayer, clean_db: asyncpg.Connection
+    ) -> None:
+        player = new_player("Sage")
+        await layer.players.save_player(player)
+        for _ in range(3):
+            await layer.experience.update_player_xp(player.player_id, MAX_DELTA)
+        xp = await clean_db.fetchval("SELECT experience_points FROM players")
+        assert xp == 3 * MAX_DELTA
+
+
+class TestOpIdMatchesTheWholeRequest:
+    async def test_a_different_reason_type_or_operation_is_a_reuse(
+        self, layer: AsyncPersistenceLayer, clean_db: asyncpg.Connection
+    ) -> None:
+        player = new_player("Keyed")
+        await layer.players.save_player(player)
+        pid = player.player_id
+        assert await layer.health.damage_player(player, 5, "fire", op_id="hit") == 95
+        assert await layer.health.damage_player(player, 5, "fire", op_id="hit") == 95
+        with pytest.raises(OperationReusedError):
+            await layer.health.damage_player(player, 5, "ice", op_id="hit")
+        with pytest.raises(OperationReusedError):
+            await layer.health.heal_player(player, 5, op_id="hit")
+        await layer.health.update_player_health(pid, -5, "trap", op_id="trap")
+        with pytest.raises(OperationReusedError):
+            await layer.health.update_player_health(pid, -5, "other", op_id="trap")
+        with pytest.raises(OperationReusedError):
+            await layer.experience.update_player_stat_field(
+                pid, "current_health", -5, "trap", op_id="trap"
+            )
+        await layer.experience.update_player_stat_field(pid, "fear", 1, "x", op_id="fear")
+        with pytest.raises(OperationReusedError):
+            await layer.experience.apply_stat_deltas("fear", {pid: 1}, "x", op_id="fear")
+        hp = (await _stats(clean_db, pid))["current_health"]
+        assert hp == 90
+
+
+class TestBoundedWaits:
+    async def test_a_call_waits_for_a_connection_no_longer_than_documented(
+        self, database_url: str
+    ) -> None:
+        settings = make_settings(
+            database_url,
+            pool_min_size=1,
+            pool_max_size=1,
+            pool_acquire_timeout=0.5,
+            retry_max_attempts=3,
+            retry_base_delay=0.2,
+            retry_max_delay=0.4,
+        )
+        async with AsyncPersistenceLayer(settings) as layer:
+            held, release = asyncio.Event(), asyncio.Event()
+
+            async def hold() -> None:
+                async with layer.transaction():
+                    held.set()
+                    await release.wait()
+
+            holder = asyncio.create_task(hold())
+            await held.wait()
+            for call in (
+                layer.players.get_player_by_id(uuid.uuid4()),
+                layer.health.update_player_health(uuid.uuid4(), -1),
+                layer.items.transfer_item(
+                    "x", from_owner=("room", FOYER), to_owner=("room", HALLWAY)
+                ),
+            ):
+                started = time.monotonic()
+                with pytest.raises(PoolExhaustedError):
+                    await call
+                assert time.monotonic() - started < 0.5 + 0.3
+            release.set()
+            await holder
+
+
+class TestLookAlikeNames:
+    async def test_names_mixing_scripts_are_refused_and_compatibility_forms_fold(
+        self, layer: AsyncPersistenceLayer, clean_db: asyncpg.Connection
+    ) -> None:
+        await layer.players.save_player(new_player("Armitage"))
+        cyrillic = "\u0410rmit\u0430g\u0435"  # Cyrillic A, a, e among Latin letters
+        with pytest.raises(ValidationError):
+            await layer.players.save_player(new_player(cyrillic))
+        fullwidth = "\uff21\uff52\uff4d\uff49\uff54\uff41\uff47\uff45"  # "Armitage", full width
+        with pytest.raises(PersistenceError) as info:
+            await layer.players.save_player(new_player(fullwidth))
+        assert type(info.value).__name__ == "DuplicateError"
+        found = await layer.players.get_player_by_name(fullwidth)
+        assert found is not None
+        assert found.name == "Armitage"
+        assert await layer.players.get_player_by_name(cyrillic) is None
+        # A name in one other script is a name: stored as written (after NFKC).
+        greek = "\u0391\u03c1\u03bc\u03b9\u03c4\u03b1\u03b3\u03b5"
+        await layer.players.save_player(new_player(greek))
+        assert await clean_db.fetchval("SELECT count(*) FROM players") == 2
+
+
+def test_errors_are_typed() -> None:
+    assert issubclass(PlayerDeletedError, NotFoundError)
+    assert issubclass(CorruptRowError, PersistenceError)
+    assert issubclass(ConstraintViolationError, PersistenceError)
