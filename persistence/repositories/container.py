@@ -31,7 +31,14 @@ from persistence.repositories.item import (
 )
 from persistence.validation import check_json, check_sequence
 
-__all__ = ["CONTAINER_COLUMNS", "ContainerRepository", "ContainerSpec", "ContentsPolicy"]
+__all__ = [
+    "CONTAINER_COLUMNS",
+    "ContainerRepository",
+    "ContainerSpec",
+    "ContentsPolicy",
+    "check_duration",
+    "check_metadata",
+]
 
 log = logging.getLogger(__name__)
 
@@ -118,6 +125,22 @@ def _json_object(value: object, what: str) -> str:
 
 MAX_DURATION: Final = timedelta(days=365 * 100)
 """Longest decay or grace period accepted: a century (longer ones cannot be dated)."""
+
+
+def check_duration(value: object, what: str) -> timedelta:
+    """A decay or grace period: a timedelta from 0 to :data:`MAX_DURATION` (shared with twins)."""
+    if not isinstance(value, timedelta) or not timedelta(0) <= value <= MAX_DURATION:
+        raise ValidationError(
+            f"{what} must be a timedelta between 0 and {MAX_DURATION.days} days, "
+            f"got {describe(value)}"
+        )
+    return value
+
+
+def check_metadata(value: object, what: str = "metadata") -> dict[str, Any]:
+    """A metadata document: a dict of JSON (shared with twins)."""
+    _json_object(value, what)
+    return dict(value) if isinstance(value, dict) else {}
 
 
 def _check_enum(value: object, allowed: tuple[str, ...], what: str) -> str:
@@ -526,12 +549,8 @@ class ContainerRepository(BaseRepository):
         """
         pid = as_uuid(player_id, "player_id")
         room = _room(room_id)
-        for value, what in ((decay_after, "decay_after"), (grace_period, "grace_period")):
-            if not isinstance(value, timedelta) or not timedelta(0) <= value <= MAX_DURATION:
-                raise ValidationError(
-                    f"{what} must be a timedelta between 0 and {MAX_DURATION.days} days, "
-                    f"got {describe(value)}"
-                )
+        check_duration(decay_after, "decay_after")
+        check_duration(grace_period, "grace_period")
 
         async def attempt(conn: Client) -> CorpseCreated:
             return await self._corpse_in(conn, pid, room, decay_after, grace_period)

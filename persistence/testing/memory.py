@@ -33,6 +33,7 @@ from persistence.errors import (
     ItemNotOwnedError,
     NotFoundError,
     OperationReusedError,
+    PlayerDeletedError,
     StaleDataError,
     ValidationError,
     describe,
@@ -55,7 +56,7 @@ from persistence.events import (
 )
 from persistence.operations import check_op_id
 from persistence.repositories.atomic import StatChange, _event
-from persistence.repositories.container import ContainerSpec
+from persistence.repositories.container import ContainerSpec, check_duration, check_metadata
 from persistence.repositories.experience import ExperienceChange, xp_events
 from persistence.repositories.item import (
     ItemSpec,
@@ -64,7 +65,12 @@ from persistence.repositories.item import (
     TransferResult,
     normalize_owner,
 )
-from persistence.repositories.player import _COLUMN_TYPES, _full_doc, _SaveRow, validate_player
+from persistence.repositories.player import (
+    _COLUMN_TYPES,
+    _SaveRow,
+    normalize_name,
+    validate_player,
+)
 from persistence.settings import DEFAULT_FALLBACK_ROOM_ID, PersistenceSettings
 from persistence.stats import LevelCurve, check_amount, check_delta, field_bounds, whitelisted_field
 from persistence.validation import as_uuid, check_mapping, check_sequence, check_text
@@ -151,8 +157,11 @@ class InMemoryPlayerRepository(_Base):
 
     async def get_player_by_name(self, name: str) -> Player | None:
         check_text(name, "name", max_length=10_000, allow_empty=True)
+        folded = normalize_name(name)
+        if folded is None:
+            return None
         for row in self._s.players.values():
-            if row["name"].lower() == name.lower():
+            if row["name"].lower() == folded.lower():
                 return self._model(row)
         return None
 
@@ -202,11 +211,12 @@ class InMemoryPlayerRepository(_Base):
             pid = row.player.player_id
             current = staged.get(pid)
             if current is None:
-                full = doc.get("f") or _full_doc(row.player, row.player.get_stats())["f"]
-                staged[pid] = self._row_from_full(pid, full)
+                if not row.full:  # loaded, then deleted: a save never brings it back
+                    raise PlayerDeletedError(pid)
+                staged[pid] = self._row_from_full(pid, doc["f"])
                 events.append(PlayerCreated(player_id=pid, name=staged[pid]["name"]))
                 continue
-            if "f" in doc:
+            if row.full:
                 staged[pid] = self._row_from_full(pid, doc["f"])
                 events.append(PlayerSaved(player_id=pid, fields=row.fields))
                 continue
@@ -217,6 +227,9 @@ class InMemoryPlayerRepository(_Base):
                 current[name] = _plain_to_column(name, value)
             stats = {k: v for k, v in current["stats"].items() if k not in doc.get("r", [])}
             stats.update(doc.get("s") or {})
+            if row.touches_health and not self._health_holds(stats):
+                stale.append(row)
+                continue
             current["stats"] = stats
             events.append(PlayerSaved(player_id=pid, fields=row.fields))
         if stale:
@@ -227,8 +240,29 @@ class InMemoryPlayerRepository(_Base):
         self._check_unique(staged)
         self._s.players = staged
         for row in rows:
-            row.player.mark_persisted()
+            row.written()
         self._emit(*events)
+
+    def _health_holds(self, stats: dict[str, Any]) -> bool:
+        current, maximum = stats.get("current_health", 100), stats.get("max_health", 100)
+        return bool(self._owner.settings.health_floor <= current <= maximum)
+
+    async def recreate_player(self, player: Player) -> Player:
+        stats = validate_player(player, health_floor=self._owner.settings.health_floor)
+        if player.player_id in self._s.players:
+            raise DuplicateError(f"player {player.player_id} exists", constraint="players_pkey")
+        values = {name: getattr(player, name) for name in _COLUMN_TYPES}
+        staged = copy.deepcopy(self._s.players)
+        staged[player.player_id] = {
+            **copy.deepcopy(values),
+            "player_id": player.player_id,
+            "stats": copy.deepcopy(stats),
+        }
+        self._check_unique(staged)
+        self._s.players = staged
+        player.mark_written(values, stats, [], full=True)
+        self._emit(PlayerCreated(player_id=player.player_id, name=player.name))
+        return await self.require_player(player.player_id)
 
     @staticmethod
     def _row_from_full(pid: uuid.UUID, full: dict[str, Any]) -> dict[str, Any]:
@@ -368,7 +402,12 @@ class InMemoryProfessionRepository(_Base):
 
 class _InMemoryStats(_Base):
     def _apply(
-        self, field_name: str, deltas: Mapping[uuid.UUID | str, int], reason: str, op_id: str | None
+        self,
+        field_name: str,
+        deltas: Mapping[uuid.UUID | str, int],
+        reason: str,
+        op_id: str | None,
+        operation: str = "apply_stat_deltas",
     ) -> dict[uuid.UUID, StatChange]:
         bounds = field_bounds(
             whitelisted_field(field_name), health_floor=self._owner.settings.health_floor
@@ -384,7 +423,12 @@ class _InMemoryStats(_Base):
             return {}
         if len({p for p, _ in pairs}) != len(pairs):
             raise ValidationError("the same player appears twice (as a UUID and as text)")
-        request = {"field": field_name, "deltas": {str(p): d for p, d in pairs}}
+        request = {
+            "operation": operation,
+            "field": field_name,
+            "deltas": {str(p): d for p, d in pairs},
+            "reason": reason,
+        }
         recorded = self._claim(key, "stat_delta", request)
         if recorded is not None:
             return dict(recorded)
@@ -429,9 +473,10 @@ class InMemoryHealthRepository(_InMemoryStats):
         self, player_id: uuid.UUID | str, delta: int, reason: str = "", *, op_id: str | None = None
     ) -> int:
         pid = as_uuid(player_id, "player_id")
-        return self._apply("current_health", {pid: check_delta(delta)}, reason, op_id)[
-            pid
-        ].new_value
+        changes = self._apply(
+            "current_health", {pid: check_delta(delta)}, reason, op_id, "update_player_health"
+        )
+        return changes[pid].new_value
 
     async def damage_player(
         self,
@@ -447,7 +492,11 @@ class InMemoryHealthRepository(_InMemoryStats):
         if not isinstance(damage_type, str):
             raise ValidationError(f"damage_type must be a string, got {describe(damage_type)}")
         change = self._apply(
-            "current_health", {player.player_id: -value}, f"damage:{damage_type}", op_id
+            "current_health",
+            {player.player_id: -value},
+            f"damage:{damage_type}",
+            op_id,
+            "damage_player",
         )[player.player_id]
         player.accept_stats(
             {"current_health": change.current_health, "max_health": change.max_health}
@@ -458,9 +507,9 @@ class InMemoryHealthRepository(_InMemoryStats):
         value = check_amount(amount)
         if not isinstance(player, Player):
             raise ValidationError(f"expected a Player, got {describe(player)}")
-        change = self._apply("current_health", {player.player_id: value}, "healing", op_id)[
-            player.player_id
-        ]
+        change = self._apply(
+            "current_health", {player.player_id: value}, "healing", op_id, "heal_player"
+        )[player.player_id]
         player.accept_stats(
             {"current_health": change.current_health, "max_health": change.max_health}
         )
@@ -469,7 +518,7 @@ class InMemoryHealthRepository(_InMemoryStats):
     async def apply_health_deltas(
         self, deltas: Mapping[uuid.UUID | str, int], reason: str = "", *, op_id: str | None = None
     ) -> dict[uuid.UUID, int]:
-        changes = self._apply("current_health", deltas, reason, op_id)
+        changes = self._apply("current_health", deltas, reason, op_id, "apply_health_deltas")
         return {pid: c.new_value for pid, c in changes.items()}
 
 
@@ -485,19 +534,29 @@ class InMemoryExperienceRepository(_InMemoryStats):
         self, player_id: uuid.UUID | str, delta: int, reason: str = "", *, op_id: str | None = None
     ) -> ExperienceChange:
         pid = as_uuid(player_id, "player_id")
-        return (await self.apply_xp_deltas({pid: check_amount(delta)}, reason, op_id=op_id))[pid]
+        return self._xp({pid: check_amount(delta)}, reason, op_id, "update_player_xp")[pid]
 
     async def gain_experience(
         self, player: Player, amount: int, source: str = "unknown", *, op_id: str | None = None
     ) -> ExperienceChange:
         if not isinstance(player, Player):
             raise ValidationError(f"expected a Player, got {describe(player)}")
-        change = await self.update_player_xp(player.player_id, amount, source, op_id=op_id)
+        pid = as_uuid(player.player_id, "player_id")
+        change = self._xp({pid: check_amount(amount)}, source, op_id, "gain_experience")[pid]
         player.accept_columns(experience_points=change.new_xp, level=change.new_level)
         return change
 
     async def apply_xp_deltas(
         self, deltas: Mapping[uuid.UUID | str, int], source: str = "", *, op_id: str | None = None
+    ) -> dict[uuid.UUID, ExperienceChange]:
+        return self._xp(deltas, source, op_id, "apply_xp_deltas")
+
+    def _xp(
+        self,
+        deltas: Mapping[uuid.UUID | str, int],
+        source: str,
+        op_id: str | None,
+        operation: str,
     ) -> dict[uuid.UUID, ExperienceChange]:
         if not isinstance(source, str):
             raise ValidationError("source must be a string")
@@ -508,7 +567,11 @@ class InMemoryExperienceRepository(_InMemoryStats):
         key = check_op_id(op_id)
         if not pairs:
             return {}
-        request = {"deltas": {str(p): d for p, d in pairs}}
+        request = {
+            "operation": operation,
+            "deltas": {str(p): d for p, d in pairs},
+            "source": source,
+        }
         recorded = self._claim(key, "xp", request)
         if recorded is not None:
             return dict(recorded)
@@ -539,7 +602,10 @@ class InMemoryExperienceRepository(_InMemoryStats):
     ) -> int:
         field_name = whitelisted_field(field_name)
         pid = as_uuid(player_id, "player_id")
-        return self._apply(field_name, {pid: check_delta(delta)}, reason, op_id)[pid].new_value
+        changes = self._apply(
+            field_name, {pid: check_delta(delta)}, reason, op_id, "update_player_stat_field"
+        )
+        return changes[pid].new_value
 
     async def apply_stat_deltas(
         self,
@@ -613,7 +679,17 @@ class InMemoryItemRepository(_Base):
             )
         return self._insert(spec, owner)
 
+    def _owner_exists(self, owner: Owner) -> bool:
+        """What the database's foreign keys check: the owner of an item exists."""
+        if owner.owner_type == "room":
+            return owner.owner_id in self._s.rooms
+        if owner.owner_type == "player":
+            return uuid.UUID(owner.owner_id) in self._s.players
+        return uuid.UUID(owner.owner_id) in self._s.containers
+
     def _insert(self, spec: ItemSpec, owner: Owner) -> ItemInstance:
+        if owner.owner_type != "container" and not self._owner_exists(owner):
+            raise NotFoundError(owner.owner_type, owner.owner_id)
         position = spec.position
         if owner.owner_type == "container":
             slot = self._reserve(owner, 1, check_lock=False)
@@ -704,8 +780,8 @@ class InMemoryItemRepository(_Base):
             free = self._reserve(owner, incoming, check_lock=True)
             if owner == target:
                 slot = free
-        if target.owner_type == "player" and uuid.UUID(target.owner_id) not in self._s.players:
-            raise NotFoundError("player", target.owner_id)
+        if target.owner_type != "container" and not self._owner_exists(target):
+            raise NotFoundError(target.owner_type, target.owner_id)
         for item_id in sorted(ids):
             row = self._s.items.get(item_id)
             if row is None:
@@ -774,6 +850,8 @@ class InMemoryContainerRepository(_Base):
             items=items,
         )
         specs = spec.items
+        if spec.room_id is not None and spec.room_id not in self._s.rooms:
+            raise NotFoundError("room", spec.room_id)
         if any(s.item_instance_id in self._s.items for s in specs):
             raise DuplicateError("an item id exists", constraint="item_instances_pkey")
         cid = uuid.uuid4()
@@ -850,8 +928,8 @@ class InMemoryContainerRepository(_Base):
             raise ValidationError("update_container needs lock_state and/or metadata")
         if lock_state is not None and lock_state not in LOCK_STATES:
             raise ValidationError(f"lock_state must be one of {LOCK_STATES}")
-        if metadata is not None and not isinstance(metadata, dict):
-            raise ValidationError("metadata must be a dict")
+        if metadata is not None:
+            check_metadata(metadata)
         row = self._s.containers.get(cid)
         if row is None:
             raise NotFoundError("container", cid)
@@ -931,12 +1009,13 @@ class InMemoryContainerRepository(_Base):
     ) -> Container:
         pid = as_uuid(player_id, "player_id")
         room = check_text(room_id, "room_id", max_length=255)
-        for value, what in ((decay_after, "decay_after"), (grace_period, "grace_period")):
-            if not isinstance(value, timedelta) or value < timedelta(0):
-                raise ValidationError(f"{what} must be a non-negative timedelta")
+        check_duration(decay_after, "decay_after")
+        check_duration(grace_period, "grace_period")
         player = self._s.players.get(pid)
         if player is None:
             raise NotFoundError("player", pid)
+        if room not in self._s.rooms:
+            raise NotFoundError("room", room)
         now = datetime.now(UTC)
         cid = uuid.uuid4()
         self._s.containers[cid] = self._row(
