@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import math
 import uuid
+from datetime import timedelta
 from typing import Any
 
 import asyncpg
@@ -411,3 +412,77 @@ async def test_non_object_or_bad_stats_are_refused(
         stored = json.loads(await clean_db.fetchval("SELECT stats::text FROM players"))
         assert isinstance(stored, dict)
         assert stored["current_health"] <= stored["max_health"]
+
+
+def _nested(depth: int) -> dict[str, Any]:
+    document: dict[str, Any] = {}
+    level = document
+    for _ in range(depth):
+        level["a"] = {}
+        level = level["a"]
+    return document
+
+
+odd_json = st.one_of(
+    st.integers(min_value=0, max_value=6000).map(_nested),
+    st.sampled_from(
+        [object(), {1, 2}, float("nan"), float("inf"), b"bytes", {1: "x"}, {"k": "\x00"}]
+    ).map(lambda v: {"v": v}),
+    json_values,
+)
+durations = st.one_of(
+    st.timedeltas(),
+    st.sampled_from([timedelta.max, timedelta.min, timedelta(days=10**6), timedelta(0)]),
+    anything,
+)
+
+
+@settings(SETTINGS, max_examples=300)
+@given(metadata=odd_json, decay=durations, grace=durations)
+async def test_odd_documents_and_durations_are_refused_or_stored(
+    layer: AsyncPersistenceLayer,
+    clean_db: asyncpg.Connection,
+    world: dict[str, Any],
+    metadata: Any,
+    decay: Any,
+    grace: Any,
+) -> None:
+    """Nesting 6,000 deep, values that are not JSON, extreme timedeltas: typed errors only."""
+    player = world["player"]
+    calls = [
+        layer.containers.create_container("environment", room_id=FOYER, metadata=metadata),
+        layer.items.create_item_instance(
+            f"odd-{uuid.uuid4().hex[:8]}",
+            "gem",
+            owner_type="room",
+            owner_id=FOYER,
+            metadata=metadata,
+        ),
+        layer.containers.update_container(world["box"], metadata=metadata),
+        layer.containers.create_corpse(
+            player.player_id, FOYER, decay_after=decay, grace_period=grace
+        ),
+    ]
+    for call in calls:
+        before = await _fingerprint(clean_db)
+        await _refused_cleanly(clean_db, before, call)
+    loaded = await layer.players.require_player(player.player_id)
+    loaded.stats.custom = metadata  # type: ignore[attr-defined]  # a game's own stats key
+    before = await _fingerprint(clean_db)
+    await _refused_cleanly(clean_db, before, layer.players.save_player(loaded))
+
+
+@settings(SETTINGS, max_examples=100)
+@given(gains=st.lists(st.integers(min_value=0, max_value=10**9), min_size=1, max_size=6))
+async def test_experience_never_overflows(
+    layer: AsyncPersistenceLayer, clean_db: asyncpg.Connection, gains: list[int]
+) -> None:
+    player = new_player()
+    await layer.players.save_player(player)
+    for gain in gains:
+        await layer.experience.update_player_xp(player.player_id, gain)
+    stored = await clean_db.fetchval(
+        "SELECT experience_points FROM players WHERE player_id = $1", player.player_id
+    )
+    assert stored == sum(gains)
+    await clean_db.execute("DELETE FROM players WHERE player_id = $1", player.player_id)
