@@ -30,7 +30,6 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from tortoise.contrib.fastapi import RegisterTortoise
 
-from models import Player
 from persistence import APP_LABEL, AsyncPersistenceLayer, PersistenceSettings, tortoise_app
 from persistence.config import tortoise_connection
 from persistence.embedded import start_embedded_postgres
@@ -42,6 +41,7 @@ from persistence.errors import (
     ValidationError,
 )
 from persistence.events import EventBus
+from persistence.models import Player
 from persistence.repositories import HealthRepository, PlayerRepository
 from persistence.schema import run_migrations
 

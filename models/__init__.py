@@ -3,14 +3,14 @@
 One module per aggregate. Table and column names are a contract: tools and reports query them.
 """
 
-from models.app import APP_LABEL
-from models.container import Container
-from models.item import ItemInstance
-from models.operation import AppliedOperation, ItemMovement
-from models.player import Player
-from models.profession import Profession
-from models.room import Room
-from models.stats import NUMERIC_STATS, STAT_REGISTRY, PlayerStats, StatSpec
+from persistence.models.app import APP_LABEL
+from persistence.models.container import Container
+from persistence.models.item import ItemInstance
+from persistence.models.operation import AppliedOperation, ItemMovement
+from persistence.models.player import Player
+from persistence.models.profession import Profession
+from persistence.models.room import Room
+from persistence.models.stats import NUMERIC_STATS, STAT_REGISTRY, PlayerStats, StatSpec
 
 __all__ = [
     "APP_LABEL",

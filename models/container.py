@@ -8,7 +8,7 @@ from tortoise import fields
 from tortoise.models import Model
 
 if TYPE_CHECKING:
-    from models.item import ItemInstance
+    from persistence.models.item import ItemInstance
 
 __all__ = ["LOCK_STATES", "MAX_CAPACITY_SLOTS", "SOURCE_TYPES", "Container"]
 

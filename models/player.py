@@ -11,11 +11,11 @@ from uuid import uuid4
 from tortoise import fields
 from tortoise.models import Model
 
-from models.app import APP_LABEL
-from models.stats import PlayerStats
+from persistence.models.app import APP_LABEL
+from persistence.models.stats import PlayerStats
 
 if TYPE_CHECKING:
-    from models.profession import Profession
+    from persistence.models.profession import Profession
 
 __all__ = ["TRACKED_COLUMNS", "Player"]
 

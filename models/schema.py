@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from typing import Final
 
-from models.container import LOCK_STATES, MAX_CAPACITY_SLOTS, SOURCE_TYPES
-from models.item import OWNER_TYPES
-from models.stats import (
+from persistence.models.container import LOCK_STATES, MAX_CAPACITY_SLOTS, SOURCE_TYPES
+from persistence.models.item import OWNER_TYPES
+from persistence.models.stats import (
     HEALTH_FLOOR_DEFAULT,
     STAT_REGISTRY,
     STAT_VALUE_LIMIT,

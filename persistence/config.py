@@ -14,8 +14,8 @@ from collections.abc import Mapping
 from typing import Any, Final
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from models.app import APP_LABEL, MODELS_MODULE
 from persistence.errors import ConfigurationError
+from persistence.models.app import APP_LABEL, MODELS_MODULE
 from persistence.settings import PersistenceSettings
 
 __all__ = [

@@ -197,7 +197,7 @@ class Database:
         return context
 
     def _check_models_registered(self, context: TortoiseContext) -> None:
-        from models.player import Player
+        from persistence.models.player import Player
 
         apps = context.apps
         registered = apps is not None and APP_LABEL in apps.apps

@@ -28,8 +28,6 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from models.player import Player
-from models.stats import PlayerStats
 from persistence.errors import (
     ContainerFullError,
     ContainerLockedError,
@@ -39,6 +37,8 @@ from persistence.errors import (
 )
 from persistence.events import Event, InProcessEventBus, PlayerHPUpdated
 from persistence.facade import AsyncPersistenceLayer
+from persistence.models.player import Player
+from persistence.models.stats import PlayerStats
 from persistence.settings import PersistenceSettings
 
 __all__ = ["DemoReport", "run_demo", "steps_form_one_walk"]

@@ -21,14 +21,14 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
 
-from models.container import Container
-from models.item import ItemInstance
-from models.player import Player
-from models.profession import Profession
-from models.room import Room
 from persistence.db import Database
 from persistence.errors import ConfigurationError, guard
 from persistence.events import EventBus, NullEventBus
+from persistence.models.container import Container
+from persistence.models.item import ItemInstance
+from persistence.models.player import Player
+from persistence.models.profession import Profession
+from persistence.models.room import Room
 from persistence.operations import purge, retention
 from persistence.repositories.container import ContainerRepository, ContentsPolicy
 from persistence.repositories.experience import ExperienceChange, ExperienceRepository

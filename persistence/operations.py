@@ -14,8 +14,8 @@ import json
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Final
 
-from models.operation import AppliedOperation
 from persistence.errors import OperationReusedError, ValidationError
+from persistence.models.operation import AppliedOperation
 from persistence.validation import check_text
 
 if TYPE_CHECKING:

@@ -13,11 +13,11 @@ from contextlib import AbstractAsyncContextManager
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from models.container import Container
-from models.item import ItemInstance
-from models.player import Player
-from models.profession import Profession
-from models.room import Room
+from persistence.models.container import Container
+from persistence.models.item import ItemInstance
+from persistence.models.player import Player
+from persistence.models.profession import Profession
+from persistence.models.room import Room
 from persistence.repositories.experience import ExperienceChange
 from persistence.repositories.item import TransferResult
 

@@ -20,9 +20,9 @@ from typing import Any, Final
 import asyncpg
 from tortoise.context import TortoiseContext, _current_context
 
-from models.schema import HEALTH_FLOOR_CHECK, stats_checks
 from persistence.config import APP_LABEL, DEFAULT_CONNECTION, database_credentials, tortoise_config
 from persistence.errors import ConfigurationError, guard
+from persistence.models.schema import HEALTH_FLOOR_CHECK, stats_checks
 from persistence.settings import PersistenceSettings
 
 __all__ = [

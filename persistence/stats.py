@@ -12,8 +12,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Final
 
-from models.stats import NUMERIC_STATS, STAT_REGISTRY
 from persistence.errors import InvalidAmountError, InvalidFieldError, ValidationError, describe
+from persistence.models.stats import NUMERIC_STATS, STAT_REGISTRY
 
 __all__ = [
     "MAX_DELTA",

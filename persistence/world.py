@@ -15,10 +15,10 @@ from typing import Any, Final
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 from pydantic import ValidationError as PydanticValidationError
 
-from models.profession import Profession
-from models.room import Room
 from persistence.db import Database
 from persistence.errors import ValidationError, guard
+from persistence.models.profession import Profession
+from persistence.models.room import Room
 
 __all__ = ["ProfessionSpec", "RoomSpec", "WorldLoadResult", "load_world", "sample_world_path"]
 

@@ -7,10 +7,10 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from typing import Any, Final
 
-from models.stats import NUMERIC_STATS
 from persistence.db import Row
 from persistence.errors import CorruptRowError, NotFoundError, PersistenceError, ValidationError
 from persistence.events import Event, PlayerHPUpdated, PlayerStatUpdated
+from persistence.models.stats import NUMERIC_STATS
 from persistence.operations import check_op_id, claim, record
 from persistence.repositories.base import BaseRepository, Client, as_uuid
 from persistence.stats import (

@@ -16,11 +16,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final, Literal
 
-from models.container import LOCK_STATES, MAX_CAPACITY_SLOTS, SOURCE_TYPES, Container
-from models.item import ItemInstance
 from persistence.db import Row
 from persistence.errors import ForeignKeyError, NotFoundError, ValidationError, describe
 from persistence.events import ContainerCreated, ContainerRemoved, ContainerUpdated, CorpseCreated
+from persistence.models.container import LOCK_STATES, MAX_CAPACITY_SLOTS, SOURCE_TYPES, Container
+from persistence.models.item import ItemInstance
 from persistence.repositories.base import BaseRepository, Client, as_uuid, check_text
 from persistence.repositories.item import (
     INSERT_ITEMS_SQL,

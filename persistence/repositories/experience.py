@@ -7,10 +7,10 @@ from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass
 from typing import Any, Final
 
-from models.player import Player
 from persistence.db import Row
 from persistence.errors import NotFoundError, ValidationError, describe
 from persistence.events import Event, PlayerLeveledUp, PlayerXPAwarded
+from persistence.models.player import Player
 from persistence.operations import check_op_id, claim, record
 from persistence.repositories.atomic import AtomicStatsRepository
 from persistence.repositories.base import Client, as_uuid

@@ -9,8 +9,8 @@ from __future__ import annotations
 import uuid
 from collections.abc import Mapping
 
-from models.player import Player
 from persistence.errors import ValidationError, describe
+from persistence.models.player import Player
 from persistence.repositories.atomic import AtomicStatsRepository, StatChange
 from persistence.stats import check_amount, check_delta
 from persistence.validation import as_uuid

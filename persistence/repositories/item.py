@@ -19,8 +19,6 @@ from typing import Any, Final, NamedTuple
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, field_validator
 from pydantic import ValidationError as PydanticValidationError
 
-from models.item import OWNER_TYPES, ItemInstance
-from models.player import Player
 from persistence.db import Row
 from persistence.errors import (
     ContainerFullError,
@@ -32,6 +30,8 @@ from persistence.errors import (
     describe,
 )
 from persistence.events import ItemCreated, ItemsTransferred
+from persistence.models.item import OWNER_TYPES, ItemInstance
+from persistence.models.player import Player
 from persistence.operations import check_op_id, claim, record
 from persistence.repositories.base import BaseRepository, Client, as_uuid, check_text
 from persistence.validation import check_json, check_sequence

@@ -24,10 +24,6 @@ from pydantic import ValidationError as PydanticValidationError
 from pypika_tortoise.terms import Term, ValueWrapper
 from tortoise.expressions import Expression, Q, ResolveContext, ResolveResult
 
-from models.container import Container
-from models.player import TRACKED_COLUMNS, Player
-from models.room import Room
-from models.stats import STAT_REGISTRY, PlayerStats
 from persistence.db import Row
 from persistence.errors import (
     ConfigurationError,
@@ -46,6 +42,10 @@ from persistence.events import (
     PlayerRowCorrupt,
     PlayerSaved,
 )
+from persistence.models.container import Container
+from persistence.models.player import TRACKED_COLUMNS, Player
+from persistence.models.room import Room
+from persistence.models.stats import STAT_REGISTRY, PlayerStats
 from persistence.repositories.base import BaseRepository, Client, as_uuid, check_text
 from persistence.repositories.room import RoomCache
 from persistence.validation import check_json, check_sequence

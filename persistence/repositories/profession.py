@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from models.profession import Profession
 from persistence.errors import ValidationError, describe
+from persistence.models.profession import Profession
 from persistence.repositories.base import BaseRepository, Client
 
 __all__ = ["ProfessionRepository"]

@@ -12,10 +12,10 @@ import asyncio
 from collections.abc import Iterator, Mapping
 from types import MappingProxyType
 
-from models.room import Room
 from persistence.config import DEFAULT_CONNECTION
 from persistence.db import Database
 from persistence.errors import guard
+from persistence.models.room import Room
 from persistence.settings import PersistenceSettings
 
 __all__ = ["RoomCache", "RoomRepository"]

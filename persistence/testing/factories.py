@@ -10,11 +10,11 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
-from models.container import Container
-from models.item import ItemInstance
-from models.player import Player
-from models.stats import PlayerStats
 from persistence.events import Event, InProcessEventBus
+from persistence.models.container import Container
+from persistence.models.item import ItemInstance
+from persistence.models.player import Player
+from persistence.models.stats import PlayerStats
 from persistence.protocols import PersistenceProtocol
 from persistence.settings import DEFAULT_FALLBACK_ROOM_ID
 

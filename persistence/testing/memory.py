@@ -18,12 +18,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from models.container import LOCK_STATES, MAX_CAPACITY_SLOTS, Container
-from models.item import ItemInstance
-from models.player import Player
-from models.profession import Profession
-from models.room import Room
-from models.stats import PlayerStats
 from persistence.errors import (
     ConfigurationError,
     ContainerFullError,
@@ -54,6 +48,12 @@ from persistence.events import (
     PlayerRoomFixed,
     PlayerSaved,
 )
+from persistence.models.container import LOCK_STATES, MAX_CAPACITY_SLOTS, Container
+from persistence.models.item import ItemInstance
+from persistence.models.player import Player
+from persistence.models.profession import Profession
+from persistence.models.room import Room
+from persistence.models.stats import PlayerStats
 from persistence.operations import check_op_id
 from persistence.repositories.atomic import StatChange, _event
 from persistence.repositories.container import ContainerSpec, check_duration, check_metadata
@@ -1066,7 +1066,7 @@ def _init_models_once() -> None:
         from tortoise import Tortoise
         from tortoise.context import TortoiseContext
 
-        from models.app import APP_LABEL, MODELS_MODULE
+        from persistence.models.app import APP_LABEL, MODELS_MODULE
 
         if not Player._meta._inited:
             # In a context of its own: a running layer's (or game's) Tortoise is not touched.
