@@ -40,6 +40,7 @@ from persistence.errors import (
     guard,
     translate,
 )
+from persistence.metrics import PoolStats
 from persistence.settings import PersistenceSettings
 
 if TYPE_CHECKING:
@@ -272,6 +273,40 @@ class Database:
         if isinstance(client, AsyncpgDBClient):
             attach(client)
         return client
+
+    def pool_stats(self) -> PoolStats:
+        """The pool of this connection now (``None`` fields where asyncpg does not tell)."""
+        try:
+            client = self._require_context().connections.get(self.connection)
+        except ConfigurationError:
+            return PoolStats()
+        while isinstance(client, TransactionWrapper):
+            client = client._parent
+        pool = getattr(client, "_pool", None)
+        if pool is None:
+            return PoolStats(max_size=getattr(client, "pool_maxsize", None))
+        size, idle = pool.get_size(), pool.get_idle_size()
+        queue = getattr(pool, "_queue", None)
+        getters = getattr(queue, "_getters", None)  # asyncio.Queue's waiters
+        return PoolStats(
+            size=size,
+            in_use=size - idle,
+            idle=idle,
+            max_size=pool.get_max_size(),
+            waiting=None if getters is None else len(getters),
+        )
+
+    def describe(self) -> str:
+        """Where this database is, for logs: host, port and name, never a password."""
+        try:
+            client = self._require_context().connections.get(self.connection)
+        except ConfigurationError:
+            return "(not started)"
+        while isinstance(client, TransactionWrapper):
+            client = client._parent
+        host = getattr(client, "host", "?")
+        port = getattr(client, "port", "?")
+        return f"{host}:{port}/{getattr(client, 'database', '?')}"
 
     @property
     def in_transaction(self) -> bool:

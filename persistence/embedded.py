@@ -9,6 +9,7 @@ The cluster listens on a Unix socket only, lives in a temporary folder (or
 
 from __future__ import annotations
 
+import logging
 import shutil
 import sys
 import tempfile
@@ -60,6 +61,22 @@ def _mud_url(server_uri: str) -> str:
     return f"postgres://postgres@{parts.hostname}:{parts.port or 5432}/{DATABASE_NAME}"
 
 
+class _Demote(logging.Filter):
+    """pgserver logs initdb's and pg_ctl's output at INFO; for a user of the layer that is DEBUG."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno >= logging.WARNING:
+            return True
+        record.levelno, record.levelname = logging.DEBUG, "DEBUG"
+        return logging.getLogger(record.name).isEnabledFor(logging.DEBUG)
+
+
+def _quiet_pgserver() -> None:
+    logger = logging.getLogger("pgserver")
+    if not any(isinstance(f, _Demote) for f in logger.filters):
+        logger.addFilter(_Demote())
+
+
 def start_embedded_postgres(data_dir: Path | None = None) -> EmbeddedPostgres:
     """Start (or join) an embedded cluster and make sure its ``mud`` database exists.
 
@@ -70,8 +87,12 @@ def start_embedded_postgres(data_dir: Path | None = None) -> EmbeddedPostgres:
         EmbeddedDatabaseUnavailableError: pgserver is not installed for this Python or platform,
             or the server failed to start. The message says to set ``MUD_DATABASE_URL`` instead.
     """
+    _quiet_pgserver()
     try:
-        import pgserver
+        with warnings.catch_warnings():
+            # platformdirs warns when XDG_RUNTIME_DIR is unset (containers, CI); harmless here.
+            warnings.simplefilter("ignore")
+            import pgserver
     except ImportError as exc:
         raise EmbeddedDatabaseUnavailableError(
             "No MUD_DATABASE_URL is set and the embedded PostgreSQL is not available: the "

@@ -21,6 +21,7 @@ __all__ = [
     "PersistenceError",
     "ConfigurationError",
     "EmbeddedDatabaseUnavailableError",
+    "SchemaMismatchError",
     "ValidationError",
     "InvalidFieldError",
     "InvalidAmountError",
@@ -68,6 +69,14 @@ class ConfigurationError(PersistenceError):
 
 class EmbeddedDatabaseUnavailableError(ConfigurationError):
     """Raised when no database URL is set and the embedded PostgreSQL cannot run here."""
+
+
+class SchemaMismatchError(ConfigurationError):
+    """Raised by ``start()`` when the database's schema is not the package's migrations.
+
+    Missing, older or newer: the message says what is there, what is expected, and the
+    command to run.
+    """
 
 
 class ValidationError(PersistenceError, ValueError):

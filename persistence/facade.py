@@ -13,6 +13,7 @@ the repositories directly (``layer.players``).
 from __future__ import annotations
 
 import logging
+import time
 import uuid
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
@@ -21,9 +22,11 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
 
+from persistence.config import APP_LABEL
 from persistence.db import Database
-from persistence.errors import ConfigurationError, guard
+from persistence.errors import ConfigurationError, SchemaMismatchError, guard
 from persistence.events import EventBus, NullEventBus
+from persistence.metrics import LayerMetrics, MetricsSnapshot
 from persistence.models.container import Container
 from persistence.models.item import ItemInstance
 from persistence.models.player import Player
@@ -38,7 +41,16 @@ from persistence.repositories.player import PlayerRepository
 from persistence.repositories.profession import ProfessionRepository
 from persistence.repositories.room import RoomCache, RoomRepository
 from persistence.retry import RetryPolicy
-from persistence.schema import FLOOR_CONSTRAINT_SQL, HEALTH_FLOOR_CHECK, floor_in, run_migrations
+from persistence.schema import (
+    AERICH_EXISTS_SQL,
+    APPLIED_SQL,
+    FLOOR_CONSTRAINT_SQL,
+    HEALTH_FLOOR_CHECK,
+    LEGACY_APP_LABEL,
+    floor_in,
+    run_migrations,
+    schema_problem,
+)
 from persistence.settings import PersistenceSettings
 from persistence.stats import check_amount
 from persistence.world import WorldLoadResult, load_world
@@ -84,7 +96,10 @@ class AsyncPersistenceLayer:
                 "connection, run `python -m persistence migrate` (or aerich) before starting"
             )
         self._migrate = migrate
-        retry = retry_policy or RetryPolicy.from_settings(self.settings)
+        self._metrics = LayerMetrics()
+        retry = (retry_policy or RetryPolicy.from_settings(self.settings)).observed(
+            self._metrics.retried
+        )
         self._room_cache = RoomCache()
         """The room cache the repositories share (the design's ``layer._room_cache``)."""
         common: dict[str, Any] = {
@@ -92,6 +107,7 @@ class AsyncPersistenceLayer:
             "event_bus": self.event_bus,
             "settings": self.settings,
             "retry_policy": retry,
+            "metrics": self._metrics,
         }
         self.rooms = RoomRepository(self._room_cache, db=self.db)
         self.players = PlayerRepository(self._room_cache, **common)
@@ -102,9 +118,12 @@ class AsyncPersistenceLayer:
         self.containers = ContainerRepository(**common)
 
     async def start(self) -> None:
-        """Connect (starting the embedded server if no URL is set) and load the room cache.
+        """Connect, check the schema, load the room cache; log what was found at INFO.
+
+        Without a URL the embedded server starts first.
 
         Raises:
+            SchemaMismatchError: The database has no schema, an older or a newer one.
             ConfigurationError: Rooms exist but the fallback room is not one of them.
             DatabaseUnavailableError: The database cannot be reached.
         """
@@ -117,17 +136,57 @@ class AsyncPersistenceLayer:
                 applied = await run_migrations(self.db.url, self.settings)
                 if applied:
                     log.info("applied migrations: %s", ", ".join(applied))
-            await self._check_schema()
-            await self.rooms.load()
+            history = await self._check_schema()
+            loading = time.perf_counter()
+            rooms = await self.rooms.load()
+            loaded_ms = (time.perf_counter() - loading) * 1000
             self._check_fallback_room()
         except BaseException:
             await self.db.close()
             raise
+        pool = self.db.pool_stats()
+        log.info(
+            "mud-persistence started on %s (%s): pool of %s (max %s), %d migrations applied "
+            "(up to %s), %d rooms cached in %.1f ms",
+            self.db.describe(),
+            "attached to the game's Tortoise" if self.db.attached else "own Tortoise",
+            pool.size,
+            pool.max_size,
+            len(history),
+            max(history, key=lambda name: int(name.split("_", 1)[0])) if history else "none",
+            rooms,
+            loaded_ms,
+        )
 
-    async def _check_schema(self) -> None:
-        """Refuse to start on a schema that cannot hold this layer's writes."""
+    def metrics(self) -> MetricsSnapshot:
+        """Counters to export: calls and errors per operation, retries, the pool, the cache."""
+        return self._metrics.snapshot(self.db.pool_stats(), self.rooms.size)
+
+    async def _check_schema(self) -> list[str]:
+        """Refuse to start on a schema that cannot hold this layer's writes.
+
+        Returns:
+            The package's migrations applied in the database.
+
+        Raises:
+            SchemaMismatchError: No schema, an older one, or a newer one: the message says
+                what is there, what is expected, and the command to run.
+            ConfigurationError: The database's health floor is not ``MUD_HEALTH_FLOOR``.
+        """
+        where = self.db.describe()
         async with self.db.call() as client:
+            present = (await self.db.fetch(client, AERICH_EXISTS_SQL, []))[0]["present"]
+            history = (
+                await self.db.fetch(client, APPLIED_SQL, [[APP_LABEL, LEGACY_APP_LABEL]])
+                if present
+                else []
+            )
             rows = await self.db.fetch(client, FLOOR_CONSTRAINT_SQL, [HEALTH_FLOOR_CHECK])
+        applied = [(r["version"], r["app"]) for r in history]
+        if self.settings.check_schema:
+            problem = schema_problem(where, applied)
+            if problem is not None:
+                raise SchemaMismatchError(problem)
         stored = floor_in(rows[0][0]) if rows else None
         floor = self.settings.health_floor
         if stored is not None and stored != floor:
@@ -136,6 +195,7 @@ class AsyncPersistenceLayer:
                 f"run `MUD_HEALTH_FLOOR={floor} python -m persistence migrate` (it sets the "
                 "database's floor), or use the floor the database has"
             )
+        return [version for version, _ in applied]
 
     def _check_fallback_room(self) -> None:
         fallback = self.settings.fallback_room_id

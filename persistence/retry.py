@@ -17,7 +17,7 @@ import asyncio
 import logging
 import random
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TypeVar
 
 from persistence.errors import PoolExhaustedError, translate
@@ -45,6 +45,17 @@ class RetryPolicy:
     max_delay: float = 1.0
     sleep: Callable[[float], Awaitable[None]] = field(default=asyncio.sleep, repr=False)
     rng: random.Random = field(default_factory=random.Random, repr=False, compare=False)
+    on_retry: Callable[[BaseException, int], None] | None = field(
+        default=None, repr=False, compare=False
+    )
+    """Called before each retry with the error and the attempt that failed (metrics)."""
+
+    def observed(self, on_retry: Callable[[BaseException, int], None]) -> RetryPolicy:
+        """This policy, also reporting each retry to ``on_retry``.
+
+        A policy that already reports keeps its own observer.
+        """
+        return self if self.on_retry is not None else replace(self, on_retry=on_retry)
 
     @classmethod
     def from_settings(cls, settings: PersistenceSettings) -> RetryPolicy:
@@ -92,12 +103,15 @@ class RetryPolicy:
                 raise error
             delay = self.backoff(attempt)
             log.warning(
-                "transient database error (attempt %d of %d), retrying in %.3f s: %s",
+                "transient database error (attempt %d of %d), retrying in %.3f s: %s: %s",
                 attempt,
                 self.max_attempts,
                 delay,
+                type(error).__name__,
                 error,
             )
+            if self.on_retry is not None:
+                self.on_retry(error, attempt)
             await self.sleep(delay)
             attempt += 1
             try:

@@ -26,7 +26,10 @@ from persistence.models.schema import HEALTH_FLOOR_CHECK, stats_checks
 from persistence.settings import PersistenceSettings
 
 __all__ = [
+    "AERICH_EXISTS_SQL",
+    "APPLIED_SQL",
     "FLOOR_CONSTRAINT_SQL",
+    "schema_problem",
     "HEALTH_FLOOR_CHECK",
     "LEGACY_APP_LABEL",
     "apply_health_floor",
@@ -118,7 +121,7 @@ async def relabel_legacy_history(url: str) -> int:
 
 FLOOR_CONSTRAINT_SQL: Final = (
     "SELECT pg_get_constraintdef(oid) FROM pg_constraint"
-    " WHERE conname = $1 AND conrelid = 'players'::regclass"
+    " WHERE conname = $1 AND conrelid = to_regclass('players')"
 )
 
 
@@ -170,6 +173,50 @@ async def apply_health_floor(url: str, floor: int) -> bool:
         return True
     finally:
         await conn.close()
+
+
+APPLIED_SQL: Final = "SELECT version, app FROM aerich WHERE app = ANY($1::text[])"
+"""The package's migration history (only run after checking the aerich table exists)."""
+
+AERICH_EXISTS_SQL: Final = "SELECT to_regclass('aerich') IS NOT NULL AS present"
+
+
+def schema_problem(where: str, applied: list[tuple[str, str]]) -> str | None:
+    """What is wrong with the package's schema in the database, or ``None``.
+
+    Args:
+        where: The database, for the message (host:port/name).
+        applied: ``(version, app)`` rows of the aerich table for the package's labels.
+    """
+    expected = migration_files()
+    mine = [version for version, app in applied if app == APP_LABEL]
+    legacy = [version for version, app in applied if app == LEGACY_APP_LABEL]
+    migrate = (
+        "run `python -m persistence migrate` with MUD_DATABASE_URL pointing at it "
+        "(or aerich with the config `python -m persistence aerich-config` writes)"
+    )
+    unknown = sorted(set(mine) - set(expected))
+    if unknown:
+        return (
+            f"the database {where} has mud-persistence migrations this package does not know: "
+            f"{', '.join(unknown)} (a newer mud-persistence migrated it; this one expects up to "
+            f"{expected[-1]}): install that version of mud-persistence or newer"
+        )
+    done = set(mine) | (set(legacy) & set(expected))
+    missing = [version for version in expected if version not in done]
+    if not done:
+        return (
+            f"the database {where} has no mud-persistence schema (none of its {len(expected)} "
+            f"migrations is applied; expected up to {expected[-1]}): {migrate}"
+        )
+    if missing or legacy:
+        last = max(done, key=lambda name: int(name.split("_", 1)[0]))
+        return (
+            f"the database {where} is at mud-persistence migration {last} "
+            f"({len(done)} of {len(expected)} applied); this package expects {expected[-1]}: "
+            f"{migrate}"
+        )
+    return None
 
 
 async def run_migrations(url: str, settings: PersistenceSettings | None = None) -> list[str]:

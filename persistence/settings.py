@@ -51,6 +51,9 @@ class PersistenceSettings(BaseSettings):
     level_thresholds: tuple[int, ...] = ()
     """Alternative curve: XP at which levels 2, 3, ... start (JSON list in the environment,
     e.g. ``MUD_LEVEL_THRESHOLDS='[100, 300, 600]'``); overrides ``xp_per_level``."""
+    check_schema: bool = True
+    """Refuse to start unless the database holds exactly the package's migrations (aerich's
+    history). Turn off only for a schema made another way (``generate_schemas()`` in a test)."""
     retry_max_attempts: int = Field(default=3, ge=1)
     """Attempts in all (1 = no retry) for operations that are safe to repeat."""
     retry_base_delay: float = Field(default=0.05, ge=0)

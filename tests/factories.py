@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from models.player import Player
+from persistence.models.player import Player
 from persistence.testing.factories import DEFAULT_ROOM, make_player
 
 FOYER = DEFAULT_ROOM

@@ -18,6 +18,7 @@ from persistence.config import DEFAULT_CONNECTION
 from persistence.db import Database
 from persistence.errors import PersistenceError, guard
 from persistence.events import Event, EventBus, NullEventBus
+from persistence.metrics import LayerMetrics, instrument
 from persistence.retry import RetryPolicy
 from persistence.settings import PersistenceSettings
 from persistence.validation import as_uuid, check_text
@@ -42,7 +43,14 @@ class BaseRepository:
         connection: The Tortoise connection name, for a repository built without a layer.
         db: The layer's database (layers pass it; a repository built alone follows
             Tortoise's current context).
+        metrics: Where calls, errors and retries are counted (the layer's; a new one when
+            ``None``).
     """
+
+    def __init_subclass__(cls, metrics_name: str | None = None, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if metrics_name is not None:
+            instrument(cls, metrics_name)
 
     def __init__(
         self,
@@ -52,6 +60,7 @@ class BaseRepository:
         retry_policy: RetryPolicy | None = None,
         connection: str | None = None,
         db: Database | None = None,
+        metrics: LayerMetrics | None = None,
     ) -> None:
         if settings is None:
             settings = db.settings if db is not None else PersistenceSettings()
@@ -59,7 +68,10 @@ class BaseRepository:
         self._db = db or Database.following_current(settings, connection or DEFAULT_CONNECTION)
         self._bus: EventBus = event_bus if event_bus is not None else NullEventBus()
         self._listening = not isinstance(self._bus, NullEventBus)
-        self._retry = retry_policy or RetryPolicy.from_settings(settings)
+        self._metrics = metrics if metrics is not None else LayerMetrics()
+        self._retry = (retry_policy or RetryPolicy.from_settings(settings)).observed(
+            self._metrics.retried
+        )
 
     def _emit(self, *events: Event) -> None:
         """Publish now, or when the enclosing transaction commits."""

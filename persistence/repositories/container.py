@@ -248,7 +248,7 @@ class ContainerSpec:
         )
 
 
-class ContainerRepository(BaseRepository):
+class ContainerRepository(BaseRepository, metrics_name="containers"):
     """Containers and their contents; reads are typed ``Container`` models with ``items``."""
 
     async def create_container(

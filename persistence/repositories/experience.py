@@ -121,7 +121,7 @@ class ExperienceChange:
         return self.new_level > self.old_level
 
 
-class ExperienceRepository(AtomicStatsRepository):
+class ExperienceRepository(AtomicStatsRepository, metrics_name="experience"):
     """Experience, levels and the other numeric stats; one SQL statement per call."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:

@@ -18,7 +18,7 @@ from persistence.validation import as_uuid
 __all__ = ["HealthRepository"]
 
 
-class HealthRepository(AtomicStatsRepository):
+class HealthRepository(AtomicStatsRepository, metrics_name="health"):
     """Player health. Every method is one SQL statement; events follow the commit."""
 
     async def update_player_health(

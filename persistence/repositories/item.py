@@ -298,7 +298,7 @@ class TransferRequest:
         }
 
 
-class ItemRepository(BaseRepository):
+class ItemRepository(BaseRepository, metrics_name="items"):
     """Item instances: create, ensure, read, move."""
 
     async def create_item_instance(

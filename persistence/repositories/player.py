@@ -467,7 +467,7 @@ def validate_player(player: Player, *, health_floor: int) -> dict[str, Any]:
     return document
 
 
-class PlayerRepository(BaseRepository):
+class PlayerRepository(BaseRepository, metrics_name="players"):
     """Player CRUD and queries. ``get_*`` returns ``None`` when absent, ``require_*`` raises."""
 
     def __init__(self, room_cache: Mapping[str, Room] | None = None, **options: Any) -> None:

@@ -9,7 +9,7 @@ from persistence.repositories.base import BaseRepository, Client
 __all__ = ["ProfessionRepository"]
 
 
-class ProfessionRepository(BaseRepository):
+class ProfessionRepository(BaseRepository, metrics_name="professions"):
     """Profession queries; professions are world data, changed by the loader only."""
 
     async def get_all_professions(self, *, include_unavailable: bool = False) -> list[Profession]:

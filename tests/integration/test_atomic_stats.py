@@ -9,7 +9,6 @@ from typing import Any
 import asyncpg
 import pytest
 
-from models.stats import NUMERIC_STATS, STAT_REGISTRY
 from persistence.errors import (
     ConfigurationError,
     InvalidAmountError,
@@ -19,6 +18,7 @@ from persistence.errors import (
 )
 from persistence.events import PlayerHPUpdated, PlayerLeveledUp, PlayerStatUpdated, PlayerXPAwarded
 from persistence.facade import AsyncPersistenceLayer
+from persistence.models.stats import NUMERIC_STATS, STAT_REGISTRY
 from persistence.schema import run_migrations
 from tests.conftest import RecordingBus, connect, create_database, drop_database, make_settings
 from tests.factories import HALLWAY, new_player

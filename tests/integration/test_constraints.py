@@ -8,7 +8,7 @@ import uuid
 import asyncpg
 import pytest
 
-from models.stats import default_stats_document
+from persistence.models.stats import default_stats_document
 
 pytestmark = pytest.mark.integration
 

@@ -19,9 +19,9 @@ import pytest
 from fastapi import FastAPI, HTTPException
 from tortoise.contrib.fastapi import RegisterTortoise
 
-from models.player import Player
 from persistence import APP_LABEL, tortoise_app
 from persistence.config import database_credentials
+from persistence.models.player import Player
 from persistence.repositories import (
     ContainerRepository,
     ExperienceRepository,

@@ -18,9 +18,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from models.stats import NUMERIC_STATS, STAT_REGISTRY
 from persistence.errors import PersistenceError
 from persistence.facade import AsyncPersistenceLayer
+from persistence.models.stats import NUMERIC_STATS, STAT_REGISTRY
 from persistence.repositories.player import normalize_name
 from tests.factories import FOYER, new_player
 

@@ -11,8 +11,6 @@ import asyncpg
 import pytest
 import pytest_asyncio
 
-from models.container import Container
-from models.item import ItemInstance
 from persistence.errors import (
     ContainerFullError,
     ContainerLockedError,
@@ -31,6 +29,8 @@ from persistence.events import (
     ItemsTransferred,
 )
 from persistence.facade import AsyncPersistenceLayer
+from persistence.models.container import Container
+from persistence.models.item import ItemInstance
 from tests.conftest import RecordingBus
 from tests.factories import FOYER, HALLWAY, new_player
 from tests.integration.test_player_repository import count_queries

@@ -19,8 +19,8 @@ import asyncpg
 import pytest
 from tortoise.context import TortoiseContext, _current_context
 
-from models.schema import LOST_AND_FOUND_ROOM
 from persistence.config import tortoise_config
+from persistence.models.schema import LOST_AND_FOUND_ROOM
 from persistence.schema import MIGRATIONS_APP, migration_files, migrations_location, run_migrations
 from persistence.settings import PersistenceSettings
 from tests.conftest import connect, create_database, drop_database

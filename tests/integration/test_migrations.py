@@ -14,15 +14,15 @@ import asyncpg
 import pytest
 from tortoise.context import TortoiseContext
 
-from models.app import APP_LABEL
-from models.schema import (
+from persistence.config import tortoise_config
+from persistence.models.app import APP_LABEL
+from persistence.models.schema import (
     CHECK_CONSTRAINTS,
     COLUMN_DEFAULTS,
     EXPRESSION_INDEXES,
     EXTRA_FOREIGN_KEYS,
     GENERATED_COLUMNS,
 )
-from persistence.config import tortoise_config
 from persistence.settings import PersistenceSettings
 from persistence.testing.database import TABLES
 from tests.conftest import connect, create_database, drop_database

@@ -10,10 +10,10 @@ from typing import Any
 import asyncpg
 import pytest
 
-from models.player import TRACKED_COLUMNS, Player
 from persistence.errors import DuplicateError, NotFoundError, PlayerDeletedError, ValidationError
 from persistence.events import PlayerCreated, PlayerDeleted, PlayerRoomFixed, PlayerSaved
 from persistence.facade import AsyncPersistenceLayer
+from persistence.models.player import TRACKED_COLUMNS, Player
 from persistence.repositories.player import PlayerRepository
 from persistence.repositories.room import RoomRepository
 from persistence.retry import RetryPolicy

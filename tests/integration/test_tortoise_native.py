@@ -22,11 +22,11 @@ from tortoise.exceptions import IntegrityError
 from tortoise.expressions import RawSQL
 from tortoise.transactions import in_transaction
 
-from models.player import Player
 from persistence import APP_LABEL, AsyncPersistenceLayer, tortoise_app
 from persistence.config import database_credentials
 from persistence.errors import ConfigurationError, DuplicateError, TransactionAbortedError
 from persistence.events import PlayerHPUpdated
+from persistence.models.player import Player
 from persistence.repositories import HealthRepository
 from persistence.repositories.player import StatsKeysHold, StatsPatch
 from tests.conftest import RecordingBus, make_settings

@@ -8,10 +8,10 @@ from pathlib import Path
 import asyncpg
 import pytest
 
-from models.profession import Profession
-from models.room import Room
 from persistence.errors import ConfigurationError, ValidationError
 from persistence.facade import AsyncPersistenceLayer
+from persistence.models.profession import Profession
+from persistence.models.room import Room
 from persistence.world import read_world, sample_world_path
 from tests.conftest import make_settings
 from tests.factories import FOYER, HALLWAY

@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from models.player import Player
 from persistence.events import PlayerHPUpdated, PlayerLeveledUp
+from persistence.models.player import Player
 from persistence.protocols import ExperienceRepositoryProtocol, HealthRepositoryProtocol
 from persistence.settings import PersistenceSettings
 from persistence.testing import InMemoryPersistence, RecordingEventBus, create_player

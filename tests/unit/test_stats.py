@@ -7,7 +7,7 @@ import json
 import pytest
 from pydantic import ValidationError
 
-from models.stats import (
+from persistence.models.stats import (
     NUMERIC_STATS,
     STAT_REGISTRY,
     PlayerStats,

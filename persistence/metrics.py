@@ -1,0 +1,110 @@
+"""Counters a game server can export: calls and errors per operation, retries, the pool.
+
+Every public method of a repository is counted (the outermost call only: ``save_player``
+delegating to ``save_players`` counts once, as ``players.save_player``). ``layer.metrics()``
+returns a plain snapshot to hand to Prometheus, StatsD or a log line.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import functools
+import inspect
+from collections import Counter
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+__all__ = ["LayerMetrics", "MetricsSnapshot", "PoolStats", "instrument"]
+
+T = TypeVar("T")
+
+_inside: contextvars.ContextVar[bool] = contextvars.ContextVar("mud_metrics_inside", default=False)
+
+
+@dataclass(frozen=True, slots=True)
+class PoolStats:
+    """The connection pool at one moment (``None`` where the pool does not tell).
+
+    Attributes:
+        size: Connections open.
+        in_use: Connections handed out.
+        idle: Connections open and free.
+        max_size: The pool's limit.
+        waiting: Calls waiting for a free connection right now.
+    """
+
+    size: int | None = None
+    in_use: int | None = None
+    idle: int | None = None
+    max_size: int | None = None
+    waiting: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class MetricsSnapshot:
+    """What ``layer.metrics()`` returns.
+
+    Attributes:
+        calls: Completed and failed calls per operation (``"players.get_player_by_id"``).
+        errors: Calls that raised, per operation.
+        retries: Attempts repeated after a transient error, in all.
+        pool: The connection pool now.
+        rooms_cached: Rooms in the room cache.
+    """
+
+    calls: dict[str, int]
+    errors: dict[str, int]
+    retries: int
+    pool: PoolStats
+    rooms_cached: int
+
+
+@dataclass
+class LayerMetrics:
+    """The running counters of one layer (or of repositories built alone)."""
+
+    calls: Counter[str] = field(default_factory=Counter)
+    errors: Counter[str] = field(default_factory=Counter)
+    retries: int = 0
+
+    def retried(self, error: BaseException, attempt: int) -> None:
+        """A retry policy is about to try again."""
+        self.retries += 1
+
+    def snapshot(self, pool: PoolStats, rooms_cached: int) -> MetricsSnapshot:
+        """A copy of the counters, with the pool and cache as they are now."""
+        return MetricsSnapshot(
+            calls=dict(self.calls),
+            errors=dict(self.errors),
+            retries=self.retries,
+            pool=pool,
+            rooms_cached=rooms_cached,
+        )
+
+
+def _counted(name: str, method: Callable[..., Awaitable[T]]) -> Callable[..., Awaitable[T]]:
+    @functools.wraps(method)
+    async def counted(self: Any, *args: Any, **kwargs: Any) -> T:
+        if _inside.get():
+            return await method(self, *args, **kwargs)
+        metrics: LayerMetrics = self._metrics
+        token = _inside.set(True)
+        metrics.calls[name] += 1
+        try:
+            return await method(self, *args, **kwargs)
+        except Exception:
+            metrics.errors[name] += 1
+            raise
+        finally:
+            _inside.reset(token)
+
+    return counted
+
+
+def instrument(cls: type, prefix: str) -> None:
+    """Count every public coroutine method defined on ``cls`` as ``prefix.method``."""
+    for attr, value in list(vars(cls).items()):
+        if attr.startswith("_") or not inspect.iscoroutinefunction(value):
+            continue
+        setattr(cls, attr, _counted(f"{prefix}.{attr}", value))
