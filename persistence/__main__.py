@@ -1,4 +1,4 @@
-"""Command line: ``python -m persistence {demo,setup,migrate,seed}``.
+"""Command line: ``python -m persistence {demo,setup,migrate,seed,audit,aerich-config}``.
 
 With ``MUD_DATABASE_URL`` set the commands work on that database. Without it they run on an
 embedded throwaway PostgreSQL that is deleted on exit, so ``setup`` (migrate, then seed, in
@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import logging
 import sys
 from pathlib import Path
@@ -16,7 +17,7 @@ from pathlib import Path
 from persistence.demo import main_demo
 from persistence.errors import PersistenceError
 from persistence.facade import AsyncPersistenceLayer
-from persistence.schema import run_migrations
+from persistence.schema import migrations_location, run_migrations
 from persistence.settings import PersistenceSettings
 
 
@@ -25,6 +26,29 @@ def _describe_target(layer: AsyncPersistenceLayer) -> str:
         return "the database at MUD_DATABASE_URL"
     where = layer.settings.embedded_data_dir or "a temporary folder, deleted on exit"
     return f"an embedded PostgreSQL ({where})"
+
+
+async def _audit() -> int:
+    async with AsyncPersistenceLayer(PersistenceSettings(), migrate=False) as layer:
+        print(f"Auditing {_describe_target(layer)} ({layer.db.describe()}).")
+        report = await layer.audit()
+    print(report)
+    return 0 if report.ok else 1
+
+
+def _aerich_config(output: Path) -> int:
+    location = migrations_location()
+    output.write_text(
+        "# aerich >= 0.6 reads this file as TOML: run `aerich -c "
+        f"{output.name} upgrade` with MUD_DATABASE_URL set.\n"
+        "# Written by `python -m persistence aerich-config` for the installed package.\n"
+        "[tool.aerich]\n"
+        'tortoise_orm = "persistence.config.TORTOISE_ORM"\n'
+        f"location = {json.dumps(str(location))}\n"
+        'src_folder = "."\n'
+    )
+    print(f"Wrote {output}: MUD_DATABASE_URL=postgres://... aerich -c {output} upgrade")
+    return 0
 
 
 async def _run(command: str, world: Path | None) -> None:
@@ -68,6 +92,13 @@ def main(argv: list[str] | None = None) -> int:
         "--url", default=None, help="database URL (default: MUD_DATABASE_URL or embedded)"
     )
     sub.add_parser("setup", help="migrate the database, then seed the world")
+    sub.add_parser("audit", help="check every invariant; exit 1 when one is broken")
+    aerich = sub.add_parser(
+        "aerich-config", help="write an aerich config for the installed package's migrations"
+    )
+    aerich.add_argument(
+        "--output", type=Path, default=Path("mud-aerich.toml"), help="[mud-aerich.toml]"
+    )
     sub.add_parser("migrate", help="apply pending aerich migrations")
     seed = sub.add_parser("seed", help="load rooms and professions from a world folder")
     for p in (seed, sub.choices["setup"]):
@@ -82,7 +113,11 @@ def main(argv: list[str] | None = None) -> int:
         except PersistenceError as exc:
             print(f"error: {exc}", file=sys.stderr)
             return 1
+    if args.command == "aerich-config":
+        return _aerich_config(args.output)
     try:
+        if args.command == "audit":
+            return asyncio.run(_audit())
         asyncio.run(_run(args.command, getattr(args, "world", None)))
     except PersistenceError as exc:
         print(f"error: {exc}", file=sys.stderr)

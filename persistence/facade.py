@@ -22,6 +22,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
 
+from persistence.audit import AuditReport, run_audit
 from persistence.config import APP_LABEL
 from persistence.db import Database
 from persistence.errors import ConfigurationError, SchemaMismatchError, guard
@@ -157,6 +158,15 @@ class AsyncPersistenceLayer:
             rooms,
             loaded_ms,
         )
+
+    async def audit(self) -> AuditReport:
+        """Check the invariants the layer keeps, on the database as it is (read-only).
+
+        Every item exists once and its owner exists, the ledger replays to every item's
+        owner, no container is over capacity, every stats document is within its bounds and
+        none is corrupt. ``report.ok``, or each ``report.findings``.
+        """
+        return await run_audit(self.db, health_floor=self.settings.health_floor)
 
     def metrics(self) -> MetricsSnapshot:
         """Counters to export: calls and errors per operation, retries, the pool, the cache."""

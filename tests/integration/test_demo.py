@@ -19,7 +19,7 @@ async def test_short_demo_holds_every_invariant_and_an_audit_catches_tampering(
     settings = make_settings(database_url, pool_max_size=10)
     report = await run_demo(settings, duration=3, players=30, progress=lines.append)
     assert report.ok, report.table()
-    assert len(report.invariants) == 4
+    assert len(report.invariants) == 5
     assert report.operations["damage"] > 0
     assert report.events["PlayerHPUpdated"] > 0
     assert any("auditing" in line for line in lines)
@@ -38,8 +38,20 @@ async def test_short_demo_holds_every_invariant_and_an_audit_catches_tampering(
         quantities = {r["item_instance_id"]: r["quantity"] for r in rows}
         quantities["vanished-item"] = 1
         again = DemoReport()
-        await _audit(layer, again, {}, quantities, {})
+        players = await clean_db.fetch("SELECT player_id FROM players")
+        await _audit(layer, again, {r["player_id"]: [] for r in players}, quantities)
     assert not again.ok
     failed = [name for name, (ok, _) in again.invariants.items() if not ok]
     assert "every item exists exactly once, quantities conserved" in failed
     assert "HP equals the clamped result of the applied deltas" in failed
+
+
+async def test_the_demo_runs_twice_on_one_database(
+    clean_db: asyncpg.Connection, database_url: str
+) -> None:
+    settings = make_settings(database_url, pool_max_size=10)
+    first = await run_demo(settings, duration=2, players=10, progress=lambda _: None)
+    second = await run_demo(settings, duration=2, players=10, progress=lambda _: None)
+    assert first.ok, first.table()
+    assert second.ok, second.table()
+    assert second.operations["damage"] > 0
