@@ -83,6 +83,15 @@ def database_credentials(url: str) -> dict[str, Any]:
     }
 
 
+def describe_url(url: str) -> str:
+    """A database URL for logs and messages: user, host, port and name, never the password."""
+    try:
+        found = database_credentials(url)
+    except ValueError:
+        return "(not a PostgreSQL URL)"
+    return f"{found['user']}@{found['host']}:{found['port']}/{found['database']}"
+
+
 def _game_apps(apps: Mapping[str, Mapping[str, Any]] | None) -> dict[str, dict[str, Any]]:
     """The game's own apps, on the layer's connection unless they name one."""
     out: dict[str, dict[str, Any]] = {}

@@ -33,18 +33,25 @@ from persistence.errors import (
     ContainerLockedError,
     ItemNotOwnedError,
     NotFoundError,
-    PersistenceError,
+    StaleDataError,
 )
 from persistence.events import Event, InProcessEventBus, PlayerHPUpdated
 from persistence.facade import AsyncPersistenceLayer
 from persistence.models.player import Player
 from persistence.models.stats import PlayerStats
+from persistence.repositories.health import HealthChange
 from persistence.settings import PersistenceSettings
 
 __all__ = ["DemoReport", "run_demo", "steps_form_one_walk"]
 
 _ROOM_PREFIX = "earth_arkhamcity_demo_room_arena"
-_EXPECTED = (ItemNotOwnedError, ContainerFullError, ContainerLockedError, NotFoundError)
+_EXPECTED = (
+    ItemNotOwnedError,
+    ContainerFullError,
+    ContainerLockedError,
+    NotFoundError,
+    StaleDataError,
+)
 
 
 @dataclass
@@ -56,6 +63,7 @@ class DemoReport:
     refused: Counter[str] = field(default_factory=Counter)
     events: Counter[str] = field(default_factory=Counter)
     invariants: dict[str, tuple[bool, str]] = field(default_factory=dict)
+    deaths: int = 0
 
     @property
     def ok(self) -> bool:
@@ -144,14 +152,14 @@ class _Game:
             roll = rng.random()
             if roll < 0.45:
                 target = rng.choice(self.players)
-                hp = await self.attempt(
+                change = await self.attempt(
                     "damage",
-                    layer.health.update_player_health(
+                    layer.health.change_health(
                         target.player_id, -rng.randint(5, 30), "combat", op_id=self.next_op()
                     ),
                 )
-                if hp is not None and hp <= 0 and target.player_id not in self.dead:
-                    await self.die(target)
+                if change is not None and change.died:  # exactly one blow kills
+                    await self.die(change)
                     await self.attempt(
                         "gain_experience",
                         layer.experience.gain_experience(player, 40, "kill", op_id=self.next_op()),
@@ -168,35 +176,27 @@ class _Game:
             elif roll < 0.93:
                 await self.pick_up(player)
             else:
-                player.current_room_id = rng.choice(self.rooms)
-                try:
-                    await layer.players.save_player(player)
-                    self.report.operations["move (save_player)"] += 1
-                except PersistenceError as exc:
-                    self.report.refused[type(exc).__name__] += 1
-                    fresh = await layer.players.require_player(pid)
-                    player.current_room_id = fresh.current_room_id
-                    player.mark_persisted()
+                await self.attempt(
+                    "move_player", layer.players.move_player(player, rng.choice(("east", "west")))
+                )
             await asyncio.sleep(0)
 
-    async def die(self, victim: Player) -> None:
-        self.dead.add(victim.player_id)
+    async def die(self, death: HealthChange) -> None:
+        victim = death.player_id
+        self.dead.add(victim)
         corpse = await self.attempt(
             "create_corpse",
-            self.layer.containers.create_corpse(
-                victim.player_id, victim.current_room_id, decay_after=timedelta(seconds=4)
-            ),
+            # The change's own id makes the corpse: a second handler of this death gets it too.
+            self.layer.containers.create_corpse_for(death, decay_after=timedelta(seconds=4)),
         )
         if corpse is not None:
             self.corpses[corpse.room_id].append(corpse.container_id)
         await asyncio.sleep(0.3)  # a moment on the floor, then respawn at full health
         await self.attempt(
             "respawn (heal)",
-            self.layer.health.update_player_health(
-                victim.player_id, 10_000, "respawn", op_id=self.next_op()
-            ),
+            self.layer.health.update_player_health(victim, 10_000, "respawn", op_id=self.next_op()),
         )
-        self.dead.discard(victim.player_id)
+        self.dead.discard(victim)
 
     async def loot_corpse(self, player: Player, corpse_id: uuid.UUID) -> None:
         corpse = await self.layer.containers.get_container(corpse_id)
@@ -256,6 +256,7 @@ async def run_demo(
     def hp(event: PlayerHPUpdated) -> None:
         steps = hp_steps.setdefault(event.player_id, [])
         steps.append((event.old_hp, event.new_hp, event.delta, event.max_hp))
+        report.deaths += event.died
 
     bus.subscribe(Event, count)
     bus.subscribe(PlayerHPUpdated, hp)
@@ -348,6 +349,11 @@ async def _audit(
         wrong == 0,
         f"{len(players)} players, {sum(len(s) for s in hp_steps.values()):,} HP changes, "
         f"{wrong} wrong",
+    )
+    corpses = report.events["CorpseCreated"]
+    report.invariants["every death made exactly one corpse"] = (
+        corpses == report.deaths,
+        f"{report.deaths} blows reported died=True, {corpses} corpses made",
     )
     audit = await layer.audit()
     counts = audit.counts

@@ -25,6 +25,7 @@ __all__ = [
     "ValidationError",
     "InvalidFieldError",
     "InvalidAmountError",
+    "NoExitError",
     "NotFoundError",
     "PlayerDeletedError",
     "CorruptRowError",
@@ -91,6 +92,23 @@ class InvalidFieldError(ValidationError):
 
 class InvalidAmountError(ValidationError):
     """Raised when an amount is negative, not an integer, or out of range."""
+
+
+class NoExitError(ValidationError):
+    """Raised when a move names an exit the player's room does not have; nothing moved.
+
+    Attributes:
+        room_id: The room the player stands in.
+        direction: The exit asked for.
+        exits: The exits the room has (empty if the room is not in the room cache).
+    """
+
+    def __init__(self, room_id: str, direction: str, exits: tuple[str, ...]) -> None:
+        where = f"exits: {', '.join(exits)}" if exits else "no known exits"
+        super().__init__(f"room {room_id!r} has no exit {direction!r} ({where})")
+        self.room_id = room_id
+        self.direction = direction
+        self.exits = exits
 
 
 class NotFoundError(PersistenceError, LookupError):

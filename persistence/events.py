@@ -37,6 +37,7 @@ __all__ = [
     "PlayerDeleted",
     "PlayerHPUpdated",
     "PlayerLeveledUp",
+    "PlayerMoved",
     "PlayerRoomFixed",
     "PlayerRowCorrupt",
     "PlayerSaved",
@@ -94,6 +95,16 @@ class PlayerRoomFixed(Event):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class PlayerMoved(Event):
+    """A player walked through an exit (``move_player``)."""
+
+    player_id: UUID
+    from_room_id: str
+    to_room_id: str
+    direction: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class PlayerRowCorrupt(Event):
     """A multi-row read skipped a player whose stored row breaks the schema.
 
@@ -111,6 +122,8 @@ class PlayerHPUpdated(Event):
     """current_health changed (or was clamped); values are the database's, from one statement.
 
     ``delta`` is what the caller asked for; ``new_hp - old_hp`` is what the clamp allowed.
+    ``died``: this change took the player from above the health floor to it or below
+    (decided in the statement, so exactly one of two concurrent killing blows has it).
     """
 
     player_id: UUID
@@ -119,6 +132,7 @@ class PlayerHPUpdated(Event):
     max_hp: int
     delta: int
     reason: str
+    died: bool = False
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -34,13 +34,14 @@ from persistence.models.player import Player
 from persistence.models.profession import Profession
 from persistence.models.room import Room
 from persistence.operations import purge, retention
+from persistence.repositories.cache import RoomCache
 from persistence.repositories.container import ContainerRepository, ContentsPolicy
 from persistence.repositories.experience import ExperienceChange, ExperienceRepository
-from persistence.repositories.health import HealthRepository
+from persistence.repositories.health import HealthChange, HealthRepository
 from persistence.repositories.item import ItemRepository, TransferResult
 from persistence.repositories.player import PlayerRepository
 from persistence.repositories.profession import ProfessionRepository
-from persistence.repositories.room import RoomCache, RoomRepository
+from persistence.repositories.room import RoomRepository, RoomScene
 from persistence.retry import RetryPolicy
 from persistence.schema import (
     AERICH_EXISTS_SQL,
@@ -110,7 +111,7 @@ class AsyncPersistenceLayer:
             "retry_policy": retry,
             "metrics": self._metrics,
         }
-        self.rooms = RoomRepository(self._room_cache, db=self.db)
+        self.rooms = RoomRepository(self._room_cache, **common)
         self.players = PlayerRepository(self._room_cache, **common)
         self.professions = ProfessionRepository(**common)
         self.health = HealthRepository(**common)
@@ -320,6 +321,18 @@ class AsyncPersistenceLayer:
         """See :meth:`PlayerRepository.validate_and_fix_player_room`."""
         return await self.players.validate_and_fix_player_room(player)
 
+    async def get_or_create_player(self, name: str, **options: Any) -> tuple[Player, bool]:
+        """See :meth:`PlayerRepository.get_or_create_player`."""
+        return await self.players.get_or_create_player(name, **options)
+
+    async def move_player(self, player: Player, direction: str) -> Room:
+        """See :meth:`PlayerRepository.move_player`."""
+        return await self.players.move_player(player, direction)
+
+    async def read_scene(self, room_id: str) -> RoomScene:
+        """See :meth:`RoomRepository.read_scene`."""
+        return await self.rooms.read_scene(room_id)
+
     def get_room_by_id(self, room_id: str) -> Room | None:
         """See :meth:`RoomRepository.get_room_by_id` (memory only)."""
         return self.rooms.get_room_by_id(room_id)
@@ -355,6 +368,27 @@ class AsyncPersistenceLayer:
     ) -> int:
         """See :meth:`HealthRepository.update_player_health`."""
         return await self.health.update_player_health(player_id, delta, reason)
+
+    async def change_health(
+        self,
+        player: Player | uuid.UUID | str,
+        delta: int,
+        reason: str = "",
+        *,
+        op_id: str | None = None,
+    ) -> HealthChange:
+        """See :meth:`HealthRepository.change_health`."""
+        return await self.health.change_health(player, delta, reason, op_id=op_id)
+
+    async def create_corpse_for(self, death: HealthChange, **options: Any) -> Container:
+        """See :meth:`ContainerRepository.create_corpse_for`."""
+        return await self.containers.create_corpse_for(death, **options)
+
+    async def ensure_container(
+        self, container_id: uuid.UUID | str, source_type: str, **options: Any
+    ) -> tuple[Container, bool]:
+        """See :meth:`ContainerRepository.ensure_container`."""
+        return await self.containers.ensure_container(container_id, source_type, **options)
 
     async def gain_experience(
         self, player: Player, amount: int, source: str = "unknown"

@@ -19,7 +19,9 @@ from persistence.models.player import Player
 from persistence.models.profession import Profession
 from persistence.models.room import Room
 from persistence.repositories.experience import ExperienceChange
+from persistence.repositories.health import HealthChange
 from persistence.repositories.item import TransferResult
+from persistence.repositories.room import RoomScene
 
 __all__ = [
     "ContainerRepositoryProtocol",
@@ -52,6 +54,16 @@ class PlayerRepositoryProtocol(Protocol):
         self, player_id: PlayerId, timestamp: datetime | None = None
     ) -> datetime: ...
     async def validate_and_fix_player_room(self, player: Player) -> bool: ...
+    async def recreate_player(self, player: Player) -> Player: ...
+    async def get_or_create_player(
+        self,
+        name: str,
+        *,
+        user_id: PlayerId | None = None,
+        room_id: str | None = None,
+        profession_id: int | None = None,
+    ) -> tuple[Player, bool]: ...
+    async def move_player(self, player: Player, direction: str) -> Room: ...
 
 
 class RoomRepositoryProtocol(Protocol):
@@ -65,6 +77,7 @@ class RoomRepositoryProtocol(Protocol):
     async def reload(self) -> int: ...
     def get_room_by_id(self, room_id: str) -> Room | None: ...
     def list_rooms(self) -> list[Room]: ...
+    async def read_scene(self, room_id: str) -> RoomScene: ...
 
 
 class ProfessionRepositoryProtocol(Protocol):
@@ -96,6 +109,17 @@ class HealthRepositoryProtocol(Protocol):
     async def apply_health_deltas(
         self, deltas: Mapping[PlayerId, int], reason: str = "", *, op_id: str | None = None
     ) -> dict[uuid.UUID, int]: ...
+    async def change_health(
+        self,
+        player: Player | PlayerId,
+        delta: int,
+        reason: str = "",
+        *,
+        op_id: str | None = None,
+    ) -> HealthChange: ...
+    async def change_health_batch(
+        self, deltas: Mapping[PlayerId, int], reason: str = "", *, op_id: str | None = None
+    ) -> dict[uuid.UUID, HealthChange]: ...
 
 
 class ExperienceRepositoryProtocol(Protocol):
@@ -217,11 +241,24 @@ class ContainerRepositoryProtocol(Protocol):
     async def create_corpse(
         self,
         player_id: PlayerId,
-        room_id: str,
+        room_id: str | None = None,
         *,
         decay_after: timedelta = ...,
         grace_period: timedelta = ...,
+        op_id: str | None = None,
     ) -> Container: ...
+    async def create_corpse_for(
+        self,
+        death: HealthChange,
+        *,
+        room_id: str | None = None,
+        decay_after: timedelta = ...,
+        grace_period: timedelta = ...,
+        op_id: str | None = None,
+    ) -> Container: ...
+    async def ensure_container(
+        self, container_id: uuid.UUID | str, source_type: str, **options: Any
+    ) -> tuple[Container, bool]: ...
 
 
 class PersistenceProtocol(Protocol):

@@ -213,7 +213,8 @@ class AtomicStatsRepository(BaseRepository):
             if replayed:
                 return changes
         if self._listening:
-            self._emit(*(_event(change, reason) for change in changes.values()))
+            floor = self._settings.health_floor
+            self._emit(*(_event(change, reason, floor) for change in changes.values()))
         return changes
 
     async def _new_values(
@@ -319,9 +320,10 @@ def _changes_from_json(data: dict[str, Any]) -> dict[uuid.UUID, StatChange]:
     return out
 
 
-def _event(change: StatChange, reason: str) -> Event:
+def _event(change: StatChange, reason: str, floor: int) -> Event:
     if change.field == "current_health":
         return PlayerHPUpdated(
+            died=change.old_value > floor >= change.new_value,
             player_id=change.player_id,
             old_hp=change.old_value,
             new_hp=change.new_value,

@@ -17,11 +17,20 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Final, Literal
 
 from persistence.db import Row
-from persistence.errors import ForeignKeyError, NotFoundError, ValidationError, describe
+from persistence.errors import (
+    ConflictError,
+    DuplicateError,
+    ForeignKeyError,
+    NotFoundError,
+    ValidationError,
+    describe,
+)
 from persistence.events import ContainerCreated, ContainerRemoved, ContainerUpdated, CorpseCreated
 from persistence.models.container import LOCK_STATES, MAX_CAPACITY_SLOTS, SOURCE_TYPES, Container
 from persistence.models.item import ItemInstance
+from persistence.operations import check_op_id, claim, record
 from persistence.repositories.base import BaseRepository, Client, as_uuid, check_text
+from persistence.repositories.health import HealthChange
 from persistence.repositories.item import (
     INSERT_ITEMS_SQL,
     ITEM_COLUMNS,
@@ -37,6 +46,7 @@ __all__ = [
     "ContainerSpec",
     "ContentsPolicy",
     "check_duration",
+    "check_same_container",
     "check_metadata",
 ]
 
@@ -106,6 +116,18 @@ def containers_from_rows(rows: Sequence[Row]) -> list[Container]:
     for cid, container in containers.items():
         container.set_items(contents[cid])
     return list(containers.values())
+
+
+def check_same_container(existing: Container, spec: ContainerSpec) -> None:
+    """An existing container must be what ``ensure_container`` was asked for."""
+    wanted = (spec.source_type, spec.room_id, spec.entity_id)
+    found = (existing.source_type, existing.room_id, existing.entity_id)
+    if wanted != found:
+        raise DuplicateError(
+            f"container {existing.container_id} exists as {found[0]} (room {found[1]}, "
+            f"entity {found[2]}), not as {wanted[0]} (room {wanted[1]}, entity {wanted[2]})",
+            constraint="containers_pkey",
+        )
 
 
 def _aware(value: object, what: str) -> datetime | None:
@@ -289,8 +311,56 @@ class ContainerRepository(BaseRepository, metrics_name="containers"):
             metadata=metadata,
             items=items,
         )
-        kind, room, entity, specs = spec.source_type, spec.room_id, spec.entity_id, spec.items
         container_id = uuid.uuid4()
+        await self._create(spec, container_id)
+        return await self.require_container(container_id)
+
+    async def ensure_container(
+        self,
+        container_id: uuid.UUID | str,
+        source_type: str,
+        **options: Any,
+    ) -> tuple[Container, bool]:
+        """The container with this id, created (with ``options``' items) only if missing.
+
+        For the world's fixed containers (a chest a builder placed in a room): call it at
+        every start; an existing container is returned as it is, never reset, its contents
+        and lock state as play left them. Safe under concurrency: of many callers exactly
+        one creates it.
+
+        Args:
+            container_id: The container's fixed id.
+            source_type: What it must be; an existing container of another type, room or
+                entity is refused.
+            **options: As :meth:`create_container` (used only when creating).
+
+        Returns:
+            ``(container, created)``.
+
+        Raises:
+            DuplicateError: A container with this id exists as something else (another
+                source type, room or entity), or a new item's id exists.
+            ValidationError: Bad arguments, before any SQL.
+        """
+        cid = as_uuid(container_id, "container_id")
+        spec = ContainerSpec.parse(source_type, **options)
+        for _ in range(3):
+            existing = await self.get_container(cid)
+            if existing is not None:
+                check_same_container(existing, spec)
+                return existing, False
+            try:
+                await self._create(spec, cid)
+            except DuplicateError as exc:
+                if exc.constraint != "containers_pkey":
+                    raise
+                continue  # created meanwhile by another caller: read theirs
+            return await self.require_container(cid), True
+        raise ConflictError(f"container {cid} kept being created and removed")
+
+    async def _create(self, spec: ContainerSpec, container_id: uuid.UUID) -> None:
+        """Insert the container and its new items in one transaction; publish the event."""
+        kind, room, entity, specs = spec.source_type, spec.room_id, spec.entity_id, spec.items
         row = {
             "container_id": container_id,
             "source_type": kind,
@@ -330,7 +400,6 @@ class ContainerRepository(BaseRepository, metrics_name="containers"):
                 item_instance_ids=tuple(s.item_instance_id for s in specs),
             )
         )
-        return await self.require_container(container_id)
 
     async def get_container(self, container_id: uuid.UUID | str) -> Container | None:
         """The container with its items, or ``None``; one query."""
@@ -530,10 +599,11 @@ class ContainerRepository(BaseRepository, metrics_name="containers"):
     async def create_corpse(
         self,
         player_id: uuid.UUID | str,
-        room_id: str,
+        room_id: str | None = None,
         *,
         decay_after: timedelta = timedelta(hours=1),
         grace_period: timedelta = timedelta(seconds=300),
+        op_id: str | None = None,
     ) -> Container:
         """A player died: make a corpse in the room holding their inventory, in one transaction.
 
@@ -544,37 +614,107 @@ class ContainerRepository(BaseRepository, metrics_name="containers"):
         floor (listed in the event's ``spilled_item_ids``). An item moved out of the
         inventory concurrently is either in the corpse or where it was moved, never both.
 
+        Args:
+            player_id: Who died.
+            room_id: Where the corpse lies; by default the room the database has the player
+                in (read under the player's row lock).
+            decay_after: How long until the corpse decays.
+            grace_period: How long only its owner should loot it.
+            op_id: Idempotency key: a repeat makes no second corpse and returns the first.
+
         Raises:
-            NotFoundError: No such player.
+            NotFoundError: No such player or room; or, for a repeat, the corpse the op made
+                was removed since.
+            OperationReusedError: ``op_id`` was used for another request.
         """
         pid = as_uuid(player_id, "player_id")
-        room = _room(room_id)
+        room = None if room_id is None else _room(room_id)
         check_duration(decay_after, "decay_after")
         check_duration(grace_period, "grace_period")
+        key = check_op_id(op_id)
+        request = {
+            "operation": "create_corpse",
+            "player_id": str(pid),
+            "room_id": room,
+            "decay_after": decay_after.total_seconds(),
+            "grace_period": grace_period.total_seconds(),
+        }
 
-        async def attempt(conn: Client) -> CorpseCreated:
-            return await self._corpse_in(conn, pid, room, decay_after, grace_period)
+        async def attempt(conn: Client) -> CorpseCreated | uuid.UUID:
+            if key is not None:
+                replay = await claim(self._db, conn, key, "corpse", request)
+                if replay is not None:
+                    return uuid.UUID(replay["container_id"])
+            made = await self._corpse_in(conn, pid, room, decay_after, grace_period)
+            if key is not None:
+                await record(conn, key, {"container_id": str(made.container_id)})
+            return made
 
         try:
-            event = await self._atomic(attempt, idempotent=False)
+            outcome = await self._atomic(attempt, idempotent=key is not None)
         except ForeignKeyError as exc:  # the room does not exist (the database checks)
             raise NotFoundError("room", room) from exc
-        self._emit(event)
-        return await self.require_container(event.container_id)
+        if isinstance(outcome, uuid.UUID):  # a repeat: the corpse the first call made
+            return await self.require_container(outcome)
+        self._emit(outcome)
+        return await self.require_container(outcome.container_id)
+
+    async def create_corpse_for(
+        self,
+        death: HealthChange,
+        *,
+        room_id: str | None = None,
+        decay_after: timedelta = timedelta(hours=1),
+        grace_period: timedelta = timedelta(seconds=300),
+        op_id: str | None = None,
+    ) -> Container:
+        """Handle a death a health change reported: the player's items go into a new corpse.
+
+        Exactly once per death: the op_id defaults to one derived from the change's
+        ``change_id``, so calling this twice for the same change (a retry, two handlers of
+        one event) makes one corpse and returns it both times.
+
+        Args:
+            death: A :class:`HealthChange` with ``died=True``.
+            room_id: Where the corpse lies; by default the player's room in the database.
+            decay_after: How long until the corpse decays.
+            grace_period: How long only its owner should loot it.
+            op_id: Overrides the derived idempotency key.
+
+        Raises:
+            ValidationError: ``death`` is not a HealthChange that killed the player.
+        """
+        if not isinstance(death, HealthChange):
+            raise ValidationError(f"expected a HealthChange, got {describe(death)}")
+        if not death.died:
+            raise ValidationError(
+                f"player {death.player_id} did not die in this change "
+                f"({death.old_hp} -> {death.new_hp}, floor {death.floor})"
+            )
+        return await self.create_corpse(
+            death.player_id,
+            room_id,
+            decay_after=decay_after,
+            grace_period=grace_period,
+            op_id=op_id if op_id is not None else f"death:{death.change_id}",
+        )
 
     async def _corpse_in(
         self,
         conn: Client,
         pid: uuid.UUID,
-        room: str,
+        room_id: str | None,
         decay_after: timedelta,
         grace_period: timedelta,
     ) -> CorpseCreated:
         player = await self._fetch(
-            conn, "SELECT name FROM players WHERE player_id = $1 FOR UPDATE", [pid]
+            conn,
+            "SELECT name, current_room_id FROM players WHERE player_id = $1 FOR UPDATE",
+            [pid],
         )
         if not player:
             raise NotFoundError("player", pid)
+        room: str = room_id if room_id is not None else player[0]["current_room_id"]
         owner_id = str(pid)
         # Lock in id order (as transfers do, so the two cannot deadlock), place by slot order.
         held = await self._fetch(

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Final
 
 from persistence.errors import ValidationError, describe
 from persistence.models.player import Player
@@ -15,7 +17,47 @@ from persistence.repositories.atomic import AtomicStatsRepository, StatChange
 from persistence.stats import check_amount, check_delta
 from persistence.validation import as_uuid
 
-__all__ = ["HealthRepository"]
+__all__ = ["HealthChange", "HealthRepository", "health_change"]
+
+# Namespace of the ids of changes made with an op_id: a repeat of the op (a retry, a replay)
+# gets the same change_id, so a death handled once per change_id is handled once per op.
+_CHANGE_NAMESPACE: Final = uuid.UUID("6f1c7d1e-4b7a-5f0e-9a39-5d1b8f0c2a11")
+
+
+@dataclass(frozen=True, slots=True)
+class HealthChange:
+    """What one HP change did to one player, as the database reported it.
+
+    ``old_hp`` and ``new_hp`` come from the same statement, read and written under the row
+    lock, so ``died`` is decided there too: of two concurrent killing blows the second one
+    starts from the first one's result, and exactly one of them sees ``died=True``.
+
+    Attributes:
+        player_id: The player.
+        old_hp: current_health before the change.
+        new_hp: current_health after it, clamped to [floor, max_hp].
+        max_hp: The player's max_health.
+        delta: What the caller asked for; ``new_hp - old_hp`` is what the clamp allowed.
+        floor: The health floor the change was clamped to (``MUD_HEALTH_FLOOR``).
+        died: This change took the player from above the floor to the floor or below.
+        change_id: Identifies this change: derived from the op_id when there was one (a
+            repeat of the op gets the same id), random otherwise. The death call uses it
+            to make one corpse per death.
+    """
+
+    player_id: uuid.UUID
+    old_hp: int
+    new_hp: int
+    max_hp: int
+    delta: int
+    floor: int
+    died: bool
+    change_id: uuid.UUID
+
+    @property
+    def applied(self) -> int:
+        """The change the clamp allowed: ``new_hp - old_hp``."""
+        return self.new_hp - self.old_hp
 
 
 class HealthRepository(AtomicStatsRepository, metrics_name="health"):
@@ -93,6 +135,53 @@ class HealthRepository(AtomicStatsRepository, metrics_name="health"):
         )
         return {pid: change.new_value for pid, change in changes.items()}
 
+    async def change_health(
+        self,
+        player: Player | uuid.UUID | str,
+        delta: int,
+        reason: str = "",
+        *,
+        op_id: str | None = None,
+    ) -> HealthChange:
+        """Add ``delta`` to current_health, clamped, and say what happened (``died`` included).
+
+        Given a :class:`Player`, its stats are refreshed from the values the database
+        returned. With an ``op_id`` the delta is applied at most once and a repeat returns
+        the first outcome, ``died`` and ``change_id`` included.
+
+        Raises:
+            NotFoundError: No such player.
+            InvalidAmountError: ``delta`` is not an int in range, before any SQL.
+        """
+        pid = _player_id(player) if isinstance(player, Player) else as_uuid(player, "player_id")
+        value = check_delta(delta)
+        changes = await self._apply_field_deltas(
+            "current_health", {pid: value}, reason, op_id=op_id, operation="change_health"
+        )
+        change = next(iter(changes.values()))
+        if isinstance(player, Player):
+            _refresh(player, change)
+        return self._health_change(change, op_id)
+
+    async def change_health_batch(
+        self,
+        deltas: Mapping[uuid.UUID | str, int],
+        reason: str = "",
+        *,
+        op_id: str | None = None,
+    ) -> dict[uuid.UUID, HealthChange]:
+        """:meth:`apply_health_deltas` that says per player what happened (``died`` included).
+
+        One statement, all or nothing, rows locked in player-id order.
+        """
+        changes = await self._apply_field_deltas(
+            "current_health", deltas, reason, op_id=op_id, operation="change_health_batch"
+        )
+        return {pid: self._health_change(change, op_id) for pid, change in changes.items()}
+
+    def _health_change(self, change: StatChange, op_id: str | None) -> HealthChange:
+        return health_change(change, self._settings.health_floor, op_id)
+
     async def _update(
         self,
         player_id: uuid.UUID | str,
@@ -106,6 +195,25 @@ class HealthRepository(AtomicStatsRepository, metrics_name="health"):
             "current_health", {pid: delta}, reason, op_id=op_id, operation=operation
         )
         return next(iter(changes.values()))
+
+
+def health_change(change: StatChange, floor: int, op_id: str | None) -> HealthChange:
+    """The HealthChange of a current_health StatChange (shared with the in-memory twin)."""
+    change_id = (
+        uuid.uuid4()
+        if op_id is None
+        else uuid.uuid5(_CHANGE_NAMESPACE, f"{op_id}\x00{change.player_id}")
+    )
+    return HealthChange(
+        player_id=change.player_id,
+        old_hp=change.old_value,
+        new_hp=change.new_value,
+        max_hp=change.max_health,
+        delta=change.delta,
+        floor=floor,
+        died=change.old_value > floor >= change.new_value,
+        change_id=change_id,
+    )
 
 
 def _player_id(player: Player) -> uuid.UUID:

@@ -16,7 +16,7 @@ import json
 import logging
 import unicodedata
 import uuid
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, Final
 
@@ -27,7 +27,10 @@ from tortoise.expressions import Expression, Q, ResolveContext, ResolveResult
 from persistence.db import Row
 from persistence.errors import (
     ConfigurationError,
+    ConflictError,
     CorruptRowError,
+    DuplicateError,
+    NoExitError,
     NotFoundError,
     PlayerDeletedError,
     StaleDataError,
@@ -38,6 +41,7 @@ from persistence.events import (
     Event,
     PlayerCreated,
     PlayerDeleted,
+    PlayerMoved,
     PlayerRoomFixed,
     PlayerRowCorrupt,
     PlayerSaved,
@@ -47,7 +51,7 @@ from persistence.models.player import TRACKED_COLUMNS, Player
 from persistence.models.room import Room
 from persistence.models.stats import STAT_REGISTRY, PlayerStats
 from persistence.repositories.base import BaseRepository, Client, as_uuid, check_text
-from persistence.repositories.room import RoomCache
+from persistence.repositories.cache import RoomCache
 from persistence.validation import check_json, check_sequence
 
 __all__ = [
@@ -307,6 +311,20 @@ def split_rows(rows: Iterable[Row]) -> tuple[list[Player], list[CorruptRowError]
     return players, corrupt
 
 
+def report_corrupt(corrupt: Sequence[CorruptRowError], emit: Callable[..., None]) -> None:
+    """Log each corrupt row a multi-row read skipped, and emit a PlayerRowCorrupt for it."""
+    for error in corrupt:
+        log.warning("skipping a corrupt player row: %s", error)
+    if corrupt:
+        emit(
+            *(
+                PlayerRowCorrupt(player_id=e.key, fields=e.fields, error=str(e))
+                for e in corrupt
+                if isinstance(e.key, uuid.UUID)
+            )
+        )
+
+
 def _corrupt(player_id: object, exc: PydanticValidationError) -> CorruptRowError:
     fields = tuple(
         dict.fromkeys(str(e["loc"][0]) if e["loc"] else "stats" for e in exc.errors())
@@ -555,16 +573,7 @@ class PlayerRepository(BaseRepository, metrics_name="players"):
         event, and ``layer.audit()`` lists it.
         """
         players, corrupt = split_rows(rows)
-        for error in corrupt:
-            log.warning("skipping a corrupt player row: %s", error)
-        if corrupt:
-            self._emit(
-                *(
-                    PlayerRowCorrupt(player_id=e.key, fields=e.fields, error=str(e))
-                    for e in corrupt
-                    if isinstance(e.key, uuid.UUID)
-                )
-            )
+        report_corrupt(corrupt, self._emit)
         return players
 
     async def save_player(self, player: Player, *, overwrite: bool = False) -> None:
@@ -712,7 +721,77 @@ class PlayerRepository(BaseRepository, metrics_name="players"):
             DuplicateError: The player (or another one with this name) exists.
             ValidationError: The copy's values are invalid; nothing was sent.
         """
-        stats = self._validated(player)
+        await self._insert(player, self._validated(player))
+        return await self.require_player(player.player_id)
+
+    async def get_or_create_player(
+        self,
+        name: str,
+        *,
+        user_id: uuid.UUID | str | None = None,
+        room_id: str | None = None,
+        profession_id: int | None = None,
+    ) -> tuple[Player, bool]:
+        """The player with this name (ignoring case), created first if there is none.
+
+        Safe under concurrency: of many callers racing on one new name, exactly one creates
+        the player and all get the same one. ``created`` says whether this call made it.
+
+        Args:
+            name: The character's name (stored NFKC-normalised, unique ignoring case).
+            user_id: The account. ``None`` (the default) makes a new account id (a random
+                UUID) for a new player, and accepts an existing player of any account. Given,
+                an existing player of another account is refused.
+            room_id: Where a new player starts; default ``MUD_FALLBACK_ROOM_ID``.
+            profession_id: A new player's profession; default none.
+
+        Returns:
+            ``(player, created)``.
+
+        Raises:
+            DuplicateError: The name belongs to another account's player.
+            ValidationError: A bad name, id or room; before any SQL.
+        """
+        check_text(name, "name", max_length=10_000)
+        uid = None if user_id is None else as_uuid(user_id, "user_id")
+        room = check_text(
+            room_id if room_id is not None else self._settings.fallback_room_id,
+            "room_id",
+            max_length=255,
+        )
+        if profession_id is not None and (
+            type(profession_id) is not int or not 0 <= profession_id < 2**31
+        ):
+            raise ValidationError(f"profession_id must be an int, got {describe(profession_id)}")
+        candidate = Player(
+            player_id=uuid.uuid4(),
+            user_id=uid or uuid.uuid4(),
+            name=name,
+            current_room_id=room,
+            profession_id=profession_id,
+            stats=PlayerStats(),
+        )
+        stats = self._validated(candidate)  # checks and normalises the name, before SQL
+        for _ in range(3):
+            existing = await self.get_player_by_name(candidate.name)
+            if existing is not None:
+                if uid is not None and existing.user_id != uid:
+                    raise DuplicateError(
+                        f"the name {existing.name!r} belongs to another account's player",
+                        constraint="players_name_lower_key",
+                    )
+                return existing, False
+            try:
+                await self._insert(candidate, stats)
+            except DuplicateError as exc:
+                if exc.constraint not in (None, "players_name_lower_key"):
+                    raise
+                continue  # created meanwhile by another caller: read theirs
+            return await self.require_player(candidate.player_id), True
+        raise ConflictError(f"the player {candidate.name!r} kept being created and deleted")
+
+    async def _insert(self, player: Player, stats: dict[str, Any]) -> None:
+        """Insert a new row from ``player`` (a model query), and record it as written."""
         values = {column: getattr(player, column) for column in _COLUMN_TYPES}
 
         async def insert(client: Client) -> None:
@@ -727,7 +806,63 @@ class PlayerRepository(BaseRepository, metrics_name="players"):
         player.mark_written(values, stats, [], full=True)
         object.__setattr__(player, "_saved_in_db", True)
         self._emit(PlayerCreated(player_id=player.player_id, name=player.name))
-        return await self.require_player(player.player_id)
+
+    async def move_player(self, player: Player, direction: str) -> Room:
+        """Walk ``player`` through the exit ``direction`` of its room; return the room entered.
+
+        The exit is checked against the room cache (no query); the move is one conditional
+        update that succeeds only if the player is still in the room it walks from, so two
+        concurrent moves of one player cannot both apply. ``player`` is updated.
+
+        Raises:
+            NoExitError: The room has no such exit, or is not in the room cache.
+            NotFoundError: The exit leads to a room the cache does not know; or the player
+                does not exist (``PlayerDeletedError``).
+            StaleDataError: The player is no longer in that room (moved meanwhile); the
+                object now holds the room the database has.
+        """
+        if not isinstance(player, Player):
+            raise ValidationError(f"expected a Player, got {describe(player)}")
+        check_text(direction, "direction", max_length=64)
+        origin = player.current_room_id
+        room = self._room_cache.get(origin)
+        exits: Mapping[str, Any] = room.exits if room is not None else {}
+        target = exits.get(direction)
+        if room is None or not isinstance(target, str):
+            raise NoExitError(origin, direction, tuple(exits))
+        destination = self._room_cache.get(target)
+        if destination is None:
+            raise NotFoundError("room", target)
+
+        async def move(client: Client) -> int:
+            moved: int = (
+                await Player.filter(player_id=player.player_id, current_room_id=origin)
+                .using_db(client)
+                .update(current_room_id=target)
+            )
+            return moved
+
+        if not await self._atomic(move, idempotent=True, atomic=False):
+            fresh = await self.get_player_by_id(player.player_id)
+            if fresh is None:
+                raise PlayerDeletedError(player.player_id)
+            if fresh.current_room_id != target:  # a repeat of an applied move is fine
+                player.accept_columns(current_room_id=fresh.current_room_id)
+                raise StaleDataError(
+                    f"player {player.player_id} is no longer in {origin!r} but in "
+                    f"{fresh.current_room_id!r}; nothing was moved",
+                    fields=("current_room_id",),
+                )
+        player.accept_columns(current_room_id=target)
+        self._emit(
+            PlayerMoved(
+                player_id=player.player_id,
+                from_room_id=origin,
+                to_room_id=target,
+                direction=direction,
+            )
+        )
+        return destination
 
     async def delete_player(self, player_id: uuid.UUID | str) -> bool:
         """Delete a player with what only they own, in one transaction; ``False`` if none.

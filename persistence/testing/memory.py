@@ -25,6 +25,7 @@ from persistence.errors import (
     DuplicateError,
     ForeignKeyError,
     ItemNotOwnedError,
+    NoExitError,
     NotFoundError,
     OperationReusedError,
     PlayerDeletedError,
@@ -45,6 +46,7 @@ from persistence.events import (
     NullEventBus,
     PlayerCreated,
     PlayerDeleted,
+    PlayerMoved,
     PlayerRoomFixed,
     PlayerSaved,
 )
@@ -56,8 +58,14 @@ from persistence.models.room import Room
 from persistence.models.stats import PlayerStats
 from persistence.operations import check_op_id
 from persistence.repositories.atomic import StatChange, _event
-from persistence.repositories.container import ContainerSpec, check_duration, check_metadata
+from persistence.repositories.container import (
+    ContainerSpec,
+    check_duration,
+    check_metadata,
+    check_same_container,
+)
 from persistence.repositories.experience import ExperienceChange, xp_events
+from persistence.repositories.health import HealthChange, health_change
 from persistence.repositories.item import (
     ItemSpec,
     Owner,
@@ -71,6 +79,7 @@ from persistence.repositories.player import (
     normalize_name,
     validate_player,
 )
+from persistence.repositories.room import RoomScene
 from persistence.settings import DEFAULT_FALLBACK_ROOM_ID, PersistenceSettings
 from persistence.stats import LevelCurve, check_amount, check_delta, field_bounds, whitelisted_field
 from persistence.validation import as_uuid, check_mapping, check_sequence, check_text
@@ -264,6 +273,79 @@ class InMemoryPlayerRepository(_Base):
         self._emit(PlayerCreated(player_id=player.player_id, name=player.name))
         return await self.require_player(player.player_id)
 
+    async def get_or_create_player(
+        self,
+        name: str,
+        *,
+        user_id: uuid.UUID | str | None = None,
+        room_id: str | None = None,
+        profession_id: int | None = None,
+    ) -> tuple[Player, bool]:
+        check_text(name, "name", max_length=10_000)
+        uid = None if user_id is None else as_uuid(user_id, "user_id")
+        room = check_text(
+            room_id if room_id is not None else self._owner.settings.fallback_room_id,
+            "room_id",
+            max_length=255,
+        )
+        if profession_id is not None and (
+            type(profession_id) is not int or not 0 <= profession_id < 2**31
+        ):
+            raise ValidationError(f"profession_id must be an int, got {describe(profession_id)}")
+        candidate = Player(
+            player_id=uuid.uuid4(),
+            user_id=uid or uuid.uuid4(),
+            name=name,
+            current_room_id=room,
+            profession_id=profession_id,
+            stats=PlayerStats(),
+        )
+        validate_player(candidate, health_floor=self._owner.settings.health_floor)
+        existing = await self.get_player_by_name(candidate.name)
+        if existing is not None:
+            if uid is not None and existing.user_id != uid:
+                raise DuplicateError(
+                    f"the name {existing.name!r} belongs to another account's player",
+                    constraint="players_name_lower_key",
+                )
+            return existing, False
+        return await self.recreate_player(candidate), True
+
+    async def move_player(self, player: Player, direction: str) -> Room:
+        if not isinstance(player, Player):
+            raise ValidationError(f"expected a Player, got {describe(player)}")
+        check_text(direction, "direction", max_length=64)
+        rooms = self._owner.rooms
+        origin = player.current_room_id
+        room = rooms.get_room_by_id(origin)
+        exits: Mapping[str, Any] = room.exits if room is not None else {}
+        target = exits.get(direction)
+        if room is None or not isinstance(target, str):
+            raise NoExitError(origin, direction, tuple(exits))
+        destination = rooms.get_room_by_id(target)
+        if destination is None:
+            raise NotFoundError("room", target)
+        row = self._s.players.get(player.player_id)
+        if row is None:
+            raise PlayerDeletedError(player.player_id)
+        if row["current_room_id"] not in (origin, target):
+            player.accept_columns(current_room_id=row["current_room_id"])
+            raise StaleDataError(
+                f"player {player.player_id} is no longer in {origin!r}; nothing was moved",
+                fields=("current_room_id",),
+            )
+        row["current_room_id"] = target
+        player.accept_columns(current_room_id=target)
+        self._emit(
+            PlayerMoved(
+                player_id=player.player_id,
+                from_room_id=origin,
+                to_room_id=target,
+                direction=direction,
+            )
+        )
+        return destination
+
     @staticmethod
     def _row_from_full(pid: uuid.UUID, full: dict[str, Any]) -> dict[str, Any]:
         row = {name: _plain_to_column(name, full[name]) for name in _COLUMN_TYPES}
@@ -385,6 +467,19 @@ class InMemoryRoomRepository(_Base):
     def list_rooms(self) -> list[Room]:
         return list(self._cache.values())
 
+    async def read_scene(self, room_id: str) -> RoomScene:
+        check_text(room_id, "room_id", max_length=255)
+        players = await self._owner.players.get_players_in_room(room_id)
+        containers = await self._owner.containers.get_containers_by_room_id(room_id)
+        floor = await self._owner.items.get_items_by_owner("room", room_id)
+        return RoomScene(
+            room_id=room_id,
+            room=self._cache.get(room_id),
+            players=players,
+            containers=containers,
+            items=floor,
+        )
+
 
 class InMemoryProfessionRepository(_Base):
     """Professions from the twin's store."""
@@ -462,7 +557,8 @@ class _InMemoryStats(_Base):
                 current_health=stats["current_health"],
             )
         self._record(key, "stat_delta", request, changes)
-        self._emit(*(_event(c, reason) for c in changes.values()))
+        floor = self._owner.settings.health_floor
+        self._emit(*(_event(c, reason, floor) for c in changes.values()))
         return changes
 
 
@@ -520,6 +616,31 @@ class InMemoryHealthRepository(_InMemoryStats):
     ) -> dict[uuid.UUID, int]:
         changes = self._apply("current_health", deltas, reason, op_id, "apply_health_deltas")
         return {pid: c.new_value for pid, c in changes.items()}
+
+    async def change_health(
+        self,
+        player: Player | uuid.UUID | str,
+        delta: int,
+        reason: str = "",
+        *,
+        op_id: str | None = None,
+    ) -> HealthChange:
+        pid = player.player_id if isinstance(player, Player) else as_uuid(player, "player_id")
+        change = self._apply(
+            "current_health", {pid: check_delta(delta)}, reason, op_id, "change_health"
+        )[pid]
+        if isinstance(player, Player):
+            player.accept_stats(
+                {"current_health": change.current_health, "max_health": change.max_health}
+            )
+        return health_change(change, self._owner.settings.health_floor, op_id)
+
+    async def change_health_batch(
+        self, deltas: Mapping[uuid.UUID | str, int], reason: str = "", *, op_id: str | None = None
+    ) -> dict[uuid.UUID, HealthChange]:
+        changes = self._apply("current_health", deltas, reason, op_id, "change_health_batch")
+        floor = self._owner.settings.health_floor
+        return {pid: health_change(c, floor, op_id) for pid, c in changes.items()}
 
 
 class InMemoryExperienceRepository(_InMemoryStats):
@@ -849,12 +970,28 @@ class InMemoryContainerRepository(_Base):
             metadata=metadata,
             items=items,
         )
+        cid = uuid.uuid4()
+        self._create(spec, cid)
+        return self._view(cid)
+
+    async def ensure_container(
+        self, container_id: uuid.UUID | str, source_type: str, **options: Any
+    ) -> tuple[Container, bool]:
+        cid = as_uuid(container_id, "container_id")
+        spec = ContainerSpec.parse(source_type, **options)
+        if cid in self._s.containers:
+            existing = self._view(cid)
+            check_same_container(existing, spec)
+            return existing, False
+        self._create(spec, cid)
+        return self._view(cid), True
+
+    def _create(self, spec: ContainerSpec, cid: uuid.UUID) -> None:
         specs = spec.items
         if spec.room_id is not None and spec.room_id not in self._s.rooms:
             raise NotFoundError("room", spec.room_id)
         if any(s.item_instance_id in self._s.items for s in specs):
             raise DuplicateError("an item id exists", constraint="item_instances_pkey")
-        cid = uuid.uuid4()
         self._s.containers[cid] = self._row(
             cid,
             spec.source_type,
@@ -883,7 +1020,6 @@ class InMemoryContainerRepository(_Base):
                 item_instance_ids=tuple(s.item_instance_id for s in specs),
             )
         )
-        return self._view(cid)
 
     def _row(self, cid: uuid.UUID, source_type: str, **values: Any) -> dict[str, Any]:
         now = self._s.tick()
@@ -999,21 +1135,55 @@ class InMemoryContainerRepository(_Base):
         )
         return True
 
+    async def create_corpse_for(
+        self,
+        death: HealthChange,
+        *,
+        room_id: str | None = None,
+        decay_after: timedelta = timedelta(hours=1),
+        grace_period: timedelta = timedelta(seconds=300),
+        op_id: str | None = None,
+    ) -> Container:
+        if not isinstance(death, HealthChange):
+            raise ValidationError(f"expected a HealthChange, got {describe(death)}")
+        if not death.died:
+            raise ValidationError(f"player {death.player_id} did not die in this change")
+        return await self.create_corpse(
+            death.player_id,
+            room_id,
+            decay_after=decay_after,
+            grace_period=grace_period,
+            op_id=op_id if op_id is not None else f"death:{death.change_id}",
+        )
+
     async def create_corpse(
         self,
         player_id: uuid.UUID | str,
-        room_id: str,
+        room_id: str | None = None,
         *,
         decay_after: timedelta = timedelta(hours=1),
         grace_period: timedelta = timedelta(seconds=300),
+        op_id: str | None = None,
     ) -> Container:
         pid = as_uuid(player_id, "player_id")
-        room = check_text(room_id, "room_id", max_length=255)
+        asked = None if room_id is None else check_text(room_id, "room_id", max_length=255)
         check_duration(decay_after, "decay_after")
         check_duration(grace_period, "grace_period")
+        key = check_op_id(op_id)
+        request = {
+            "operation": "create_corpse",
+            "player_id": str(pid),
+            "room_id": asked,
+            "decay_after": decay_after.total_seconds(),
+            "grace_period": grace_period.total_seconds(),
+        }
+        recorded = self._claim(key, "corpse", request)
+        if recorded is not None:
+            return await self.require_container(recorded)
         player = self._s.players.get(pid)
         if player is None:
             raise NotFoundError("player", pid)
+        room: str = asked if asked is not None else player["current_room_id"]
         if room not in self._s.rooms:
             raise NotFoundError("room", room)
         now = datetime.now(UTC)
@@ -1042,6 +1212,7 @@ class InMemoryContainerRepository(_Base):
             self._s.items[item_id].update(owner_type="container", owner_id=str(cid), position=n)
         for item_id in spilled:
             self._s.items[item_id].update(owner_type="room", owner_id=room, position=None)
+        self._record(key, "corpse", request, cid)
         self._emit(
             CorpseCreated(
                 container_id=cid,

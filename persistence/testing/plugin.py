@@ -10,13 +10,16 @@ tables before each test. Async fixtures run on the session event loop: set
 
 from __future__ import annotations
 
+import asyncio
 import os
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
+import asyncpg
 import pytest
 import pytest_asyncio
 
+from persistence.config import describe_url
 from persistence.embedded import start_embedded_postgres
 from persistence.facade import AsyncPersistenceLayer
 from persistence.schema import run_migrations
@@ -33,8 +36,37 @@ from persistence.testing.factories import RecordingEventBus
 from persistence.testing.memory import InMemoryPersistence
 
 
+def pytest_report_header(config: pytest.Config) -> list[str]:
+    """Say which PostgreSQL the run uses, first thing (never a password)."""
+    url = os.environ.get("MUD_TEST_DATABASE_URL")
+    if not url:
+        return [
+            "mud-persistence: an embedded PostgreSQL (pgserver), started for the session; "
+            "set MUD_TEST_DATABASE_URL=postgres://... to use a server"
+        ]
+    return [
+        f"mud-persistence: PostgreSQL {_server_version(url)} at {describe_url(url)}"
+        " (MUD_TEST_DATABASE_URL)"
+    ]
+
+
+def _server_version(url: str) -> str:
+    async def ask() -> str:
+        conn = await asyncpg.connect(url, timeout=5)
+        try:
+            version: str = await conn.fetchval("SHOW server_version")
+            return version
+        finally:
+            await conn.close()
+
+    try:
+        return asyncio.run(ask())
+    except (OSError, asyncpg.PostgresError, TimeoutError, RuntimeError) as exc:
+        return f"(unreachable: {type(exc).__name__})"
+
+
 @pytest.fixture(scope="session")
-def mud_server_url() -> Iterator[str]:
+def mud_server_url(request: pytest.FixtureRequest) -> Iterator[str]:
     """URL of a maintenance database on the PostgreSQL server the tests use."""
     url = os.environ.get("MUD_TEST_DATABASE_URL")
     if url:
@@ -42,7 +74,17 @@ def mud_server_url() -> Iterator[str]:
         return
     embedded = start_embedded_postgres()
     try:
-        yield with_database(embedded.url, "postgres")
+        server = with_database(embedded.url, "postgres")
+        plugins = request.config.pluginmanager
+        reporter, capture = (
+            plugins.get_plugin("terminalreporter"),
+            plugins.get_plugin("capturemanager"),
+        )
+        if reporter is not None and capture is not None:
+            line = f"mud-persistence: embedded PostgreSQL {_server_version(server)} started"
+            with capture.global_and_fixture_disabled():
+                reporter.write_line(line)
+        yield server
     finally:
         embedded.stop()
 

@@ -26,7 +26,7 @@ from persistence.facade import AsyncPersistenceLayer
 from tests.conftest import RecordingBus, make_settings
 from tests.factories import new_player
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 WORKERS = 50
 OPS_PER_WORKER = 200

@@ -9,7 +9,7 @@ from persistence.demo import DemoReport, _audit, run_demo
 from persistence.facade import AsyncPersistenceLayer
 from tests.conftest import make_settings
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 
 async def test_short_demo_holds_every_invariant_and_an_audit_catches_tampering(
@@ -19,7 +19,9 @@ async def test_short_demo_holds_every_invariant_and_an_audit_catches_tampering(
     settings = make_settings(database_url, pool_max_size=10)
     report = await run_demo(settings, duration=3, players=30, progress=lines.append)
     assert report.ok, report.table()
-    assert len(report.invariants) == 5
+    assert len(report.invariants) == 6
+    assert report.deaths > 0
+    assert report.events["CorpseCreated"] == report.deaths
     assert report.operations["damage"] > 0
     assert report.events["PlayerHPUpdated"] > 0
     assert any("auditing" in line for line in lines)

@@ -24,7 +24,7 @@ from persistence.models.stats import NUMERIC_STATS, STAT_REGISTRY
 from persistence.repositories.player import normalize_name
 from tests.factories import FOYER, new_player
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 INJECTIONS = [
     "'; DROP TABLE players; --",

@@ -259,6 +259,7 @@ class TestOwnersExist:
         assert await clean_db.fetchval("SELECT count(*) FROM item_instances") == 1
         assert await _orphans(clean_db) == {"player": 0, "container": 0, "room": 0}
 
+    @pytest.mark.slow
     async def test_deletes_racing_transfers_and_corpses_leave_no_orphans(
         self, clean_db: asyncpg.Connection, database_url: str
     ) -> None:

@@ -19,12 +19,11 @@ import pytest
 from persistence.schema import migration_files
 from tests.conftest import create_database, drop_database
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
-@pytest.mark.slow
 def test_the_wheel_carries_the_migrations_and_no_top_level_models(tmp_path: Path) -> None:
     built = subprocess.run(  # noqa: S603 - fixed argv
         [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(tmp_path), str(ROOT)],

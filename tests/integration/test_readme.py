@@ -32,7 +32,7 @@ async def test_readme_example_runs(pg_server: str, tmp_path: Path) -> None:
             subprocess.run,
             [sys.executable, str(script)],
             env=env,
-            cwd=README.parent,
+            cwd=tmp_path,  # as a user's project: nothing of the checkout on the path
             capture_output=True,
             text=True,
             timeout=120,
@@ -42,4 +42,6 @@ async def test_readme_example_runs(pg_server: str, tmp_path: Path) -> None:
         await drop_database(pg_server, url)
     assert result.returncode == 0, result.stderr
     assert "HP 100 -> 70 (damage:claw)" in result.stdout
-    assert "Armitage 2 70 earth_arkhamcity_sanitarium_room_hallway_001" in result.stdout
+    assert "HP 70 -> 0 (falling piano)" in result.stdout
+    assert "Armitage 2 0 earth_arkhamcity_sanitarium_room_hallway_001" in result.stdout
+    assert "['Armitage'] ['corpse']" in result.stdout

@@ -27,7 +27,7 @@ from persistence.repositories.item import Owner
 from tests.conftest import RecordingBus, make_settings
 from tests.factories import FOYER, HALLWAY, new_player
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 
 async def _player(layer: AsyncPersistenceLayer, **stats: int) -> Any:

@@ -133,6 +133,42 @@ async def scenario(p: PersistenceProtocol, bus: RecordingEventBus) -> list[Any]:
     await p.players.save_player(lost)
     out.append(await p.players.validate_and_fix_player_room(lost))
     out.append(lost.current_room_id)
+    # the calls every MUD writes: get-or-create, move, scene, death, fixed containers
+    wil, created = await p.players.get_or_create_player("Wil", user_id=uuid.UUID(int=3))
+    out.append((wil.name, wil.current_room_id, created))
+    out.append((await p.players.get_or_create_player("WIL"))[1])
+    out.append(await outcome(p.players.get_or_create_player("wil", user_id=uuid.UUID(int=4))))
+    out.append((await p.players.move_player(wil, "north")).room_id)
+    out.append(await outcome(p.players.move_player(wil, "sideways")))
+    stale_wil = await p.players.require_player(wil.player_id)
+    await p.players.move_player(wil, "south")
+    out.append(await outcome(p.players.move_player(stale_wil, "east")))
+    out.append(stale_wil.current_room_id)
+    out.append((await p.players.move_player(stale_wil, "north")).room_id)  # from the foyer
+    await p.players.move_player(stale_wil, "south")
+    scene = await p.rooms.read_scene(FOYER)
+    out.append(
+        (
+            [x.name for x in scene.players],
+            [len(c.items) for c in scene.containers],
+            [i.item_instance_id for i in scene.items],
+        )
+    )
+    await p.items.create_item_instance("w-0", "coin", owner_type="player", owner_id=wil.player_id)
+    blows = [await p.health.change_health(wil, -60, "blow") for _ in range(2)]
+    out.append([(c.old_hp, c.new_hp, c.died) for c in blows])
+    out.append(await outcome(p.containers.create_corpse_for(blows[0])))
+    first = await p.containers.create_corpse_for(blows[1])
+    again = await p.containers.create_corpse_for(blows[1])
+    out.append((first.container_id == again.container_id, first.room_id))
+    out.append([i.item_instance_id for i in first.items])
+    batch = await p.health.change_health_batch({A: 0, B: -1000}, "meteor")
+    out.append(sorted((c.new_hp, c.died) for c in batch.values()))
+    fixed = uuid.UUID(int=77)
+    made = await p.containers.ensure_container(fixed, "environment", room_id=HALL)
+    kept = await p.containers.ensure_container(fixed, "environment", room_id=HALL)
+    out.append((made[1], kept[1], kept[0].container_id == fixed))
+    out.append(await outcome(p.containers.ensure_container(fixed, "environment", room_id=FOYER)))
     # a transaction that fails leaves nothing behind
     try:
         async with p.transaction():

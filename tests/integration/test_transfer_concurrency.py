@@ -29,7 +29,7 @@ from persistence.repositories.item import Owner
 from tests.conftest import RecordingBus, make_settings
 from tests.factories import FOYER, new_player
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 
 @pytest_asyncio.fixture(autouse=True, loop_scope="session")

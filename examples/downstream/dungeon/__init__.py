@@ -1,0 +1,1 @@
+"""A tiny game built on mud-persistence (an example downstream project)."""
