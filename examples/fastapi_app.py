@@ -9,6 +9,9 @@ world, so every route can be tried at once::
     curl localhost:8000/players?name=armitage
     curl -X POST localhost:8000/players/<id>/damage -H 'content-type: application/json' \
          -d '{"amount": 30, "op_id": "hit-1"}'
+    curl -X POST localhost:8000/players/<id>/move -H 'content-type: application/json' \
+         -d '{"direction": "north"}'
+    curl localhost:8000/rooms/earth_arkhamcity_sanitarium_room_hallway_001
 
 Tortoise is registered the FastAPI way (``RegisterTortoise``) with the package's app
 (``tortoise_app()``) next to the game's own; the layer attaches to that connection
@@ -75,6 +78,12 @@ class PlayerIn(BaseModel):
     name: str = Field(min_length=1, max_length=50)
     user_id: UUID | None = None
     current_room_id: str | None = None
+
+
+class MoveIn(BaseModel):
+    """A step through an exit of the player's room."""
+
+    direction: str = Field(min_length=1, max_length=64)
 
 
 class DamageIn(BaseModel):
@@ -180,13 +189,35 @@ def create_app(
         await health_repo.damage_player(player, hit.amount, hit.damage_type, op_id=hit.op_id)
         return PlayerOut.of(player)
 
+    @app.post("/players/{player_id}/move")
+    async def move(
+        player_id: UUID, step: MoveIn, player_repo: PlayerRepository = Depends(get_player_repo)
+    ) -> PlayerOut:
+        player = await player_repo.require_player(player_id)
+        await player_repo.move_player(player, step.direction)  # no such exit -> 422
+        return PlayerOut.of(player)
+
     @app.get("/rooms/{room_id}")
     async def get_room(room_id: str, request: Request) -> dict[str, Any]:
         layer: AsyncPersistenceLayer = request.app.state.layer
         room = layer.rooms.get_room_by_id(room_id)  # memory only
         if room is None:
             raise HTTPException(status_code=404, detail="Room not found")
-        return {"room_id": room.room_id, "name": room.name, "exits": room.exits}
+        scene = await layer.rooms.read_scene(room_id)  # who and what is here: one query
+        return {
+            "room_id": room.room_id,
+            "name": room.name,
+            "exits": room.exits,
+            "players": [p.name for p in scene.players],
+            "containers": [
+                {
+                    "container_id": str(c.container_id),
+                    "items": [i.item_instance_id for i in c.items],
+                }
+                for c in scene.containers
+            ],
+            "items": [i.item_instance_id for i in scene.items],
+        }
 
     return app
 

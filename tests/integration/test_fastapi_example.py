@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
+import os
+import socket
+import subprocess
+import sys
+import time
 import uuid
+from pathlib import Path
 
 import asyncpg
 import httpx
@@ -12,6 +19,9 @@ from examples.fastapi_app import create_app
 from tests.conftest import RecordingBus, make_settings
 
 pytestmark = pytest.mark.integration
+
+ROOT = Path(__file__).resolve().parents[2]
+FALLBACK = "earth_arkhamcity_sanitarium_room_foyer_001"
 
 
 async def test_players_api(clean_db: asyncpg.Connection, database_url: str) -> None:
@@ -57,8 +67,65 @@ async def test_players_api(clean_db: asyncpg.Connection, database_url: str) -> N
 
             room = await client.get("/rooms/earth_arkhamcity_sanitarium_room_foyer_001")
             assert room.json()["name"] == "Foyer"
+            assert room.json()["players"] == ["Henry Armitage"]
             assert (await client.get("/rooms/nowhere")).status_code == 404
+            nowhere = await client.post(f"/players/{player_id}/move", json={"direction": "up"})
+            assert (nowhere.status_code, nowhere.json()["error"]) == (422, "NoExitError")
     hp = await clean_db.fetchval("SELECT (stats->>'current_health')::int FROM players")
     assert hp == 70
     assert [type(e).__name__ for e in bus.published] == ["PlayerCreated", "PlayerHPUpdated"]
     assert not layer.db.started
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@pytest.mark.slow
+async def test_uvicorn_on_the_embedded_default_as_documented() -> None:
+    """`uvicorn examples.fastapi_app:app` with no MUD_DATABASE_URL: every route works."""
+    port = _free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MUD_")}
+    server = subprocess.Popen(  # noqa: S603, ASYNC220 - our own server, for the whole test
+        [sys.executable, "-m", "uvicorn", "examples.fastapi_app:app", "--port", str(port)],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    foyer, hallway = FALLBACK, "earth_arkhamcity_sanitarium_room_hallway_001"
+    try:
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=10) as client:
+            deadline = time.monotonic() + 90
+            while True:  # the embedded server starts, migrates and seeds first
+                assert server.poll() is None, server.stderr.read() if server.stderr else ""
+                try:
+                    if (await client.get(f"/rooms/{foyer}")).status_code == 200:
+                        break
+                except httpx.TransportError:
+                    pass
+                assert time.monotonic() < deadline, "uvicorn did not come up in 90 s"
+                await asyncio.sleep(0.5)
+            created = await client.post("/players", json={"name": "Armitage"})
+            assert created.status_code == 201, created.text
+            pid = created.json()["player_id"]
+            found = await client.get("/players", params={"name": "armitage"})
+            assert found.json()["player_id"] == pid
+            hit = await client.post(f"/players/{pid}/damage", json={"amount": 30, "op_id": "h-1"})
+            assert hit.json()["stats"]["current_health"] == 70
+            moved = await client.post(f"/players/{pid}/move", json={"direction": "north"})
+            assert moved.json()["current_room_id"] == hallway
+            room = await client.get(f"/rooms/{hallway}")
+            assert room.json()["players"] == ["Armitage"]
+            assert (await client.get(f"/players/{pid}")).json()["current_room_id"] == hallway
+    finally:
+        server.terminate()
+        try:
+            await asyncio.to_thread(server.wait, 30)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            await asyncio.to_thread(server.wait, 10)
