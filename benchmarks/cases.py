@@ -1,25 +1,36 @@
-"""The operations measured, each as the layer call and equivalent hand-written asyncpg code.
+"""The operations measured, each written five ways: the layer call and four baselines.
 
-The asyncpg side runs on its own pool against the same database, with statements written the
-way a careful developer would write them by hand for the same result: the same rows read and
-decoded (JSON columns parsed), the same clamped atomic update with its old and new values, the
-same locks and checks for a transfer.
+* ``asyncpg``: hand-written statements on an ``asyncpg.create_pool`` of its own (asyncpg's
+  defaults, including its pool reset), written the way a careful developer would write them
+  for the same result: the same rows read and decoded (JSON columns parsed), the same clamped
+  atomic update with its old and new values, the same locks, checks and ledger row for a
+  transfer.
+* ``tortoise``: plain Tortoise ORM code on the same models (:mod:`benchmarks.tortoise_side`).
+* ``sqlalchemy``: SQLAlchemy 2 async ORM code (:mod:`benchmarks.sqlalchemy_side`), optional.
+* ``floor``: the asyncpg side's statements on one bare connection (no pool): what the
+  statements cost with no client machinery at all. Not applicable to concurrent workloads.
+
+Each side writes rows of its own where another side's writes would disturb it (a
+compare-and-set save must find its row as it left it).
 """
 
 from __future__ import annotations
 
-import asyncio
 import json
 import uuid
-from collections.abc import Awaitable, Callable
-from typing import Any
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, Protocol
 
 import asyncpg
 
-from benchmarks.harness import Case
-from models.player import Player
+from benchmarks.harness import LAYER, SIDES, Case, Target, Work, concurrently
+from benchmarks.tortoise_side import TortoiseSide
 from persistence.facade import AsyncPersistenceLayer
+from persistence.models.player import Player
 from persistence.repositories.player import PLAYER_COLUMNS
+
+if TYPE_CHECKING:
+    from benchmarks.sqlalchemy_side import SqlAlchemySide
 
 ROOM = "earth_arkhamcity_sanitarium_room_foyer_001"
 CROWDED = "earth_arkhamcity_sanitarium_room_ward_001"
@@ -102,6 +113,31 @@ SELECT c.container_id, c.source_type, c.owner_id, c.room_id, c.entity_id, c.lock
 _ITEM_JSON = ("i_flags_override", "i_attunement_state", "i_metadata", "i_origin_metadata")
 
 
+PLAYERS = 5200
+"""Players seeded: 200 shared ones, then 1,000 of its own per side for the batch save."""
+SAVE_ROW: Mapping[str, int] = {side: 50 + i for i, side in enumerate(SIDES)}
+"""The player each side's save_player case writes (compare-and-set: one row per side)."""
+BATCH_ROWS: Mapping[str, slice] = {
+    side: slice(200 + 1000 * i, 1200 + 1000 * i) for i, side in enumerate(SIDES)
+}
+"""The 1,000 players each side's save_players case writes."""
+
+ORMS = (Target("tortoise", 1.0), Target("sqlalchemy", 1.0, strict=True))
+"""Every row: the layer at least as fast as plain Tortoise, and faster than SQLAlchemy."""
+ATOMIC = (Target("asyncpg", 1.0), Target("floor", 1.3), *ORMS)
+ONE_ROW = (Target("asyncpg", 1.3), *ORMS)
+MANY_ROWS = (Target("asyncpg", 1.5), *ORMS)
+BATCH_SAVE = (Target("asyncpg", 1.5), *ORMS)
+
+
+class Executor(Protocol):
+    """What the asyncpg side runs its statements on: the pool, or the floor's connection."""
+
+    async def fetch(self, query: str, *args: Any) -> list[Any]: ...
+    async def fetchrow(self, query: str, *args: Any) -> Any: ...
+    async def executemany(self, command: str, args: Any) -> None: ...
+
+
 def new_player(name: str) -> Player:
     """An unsaved player for the benchmark data."""
     return Player(player_id=uuid.uuid4(), user_id=uuid.uuid4(), name=name, current_room_id=ROOM)
@@ -110,6 +146,13 @@ def new_player(name: str) -> Player:
 def _decode_player(row: asyncpg.Record) -> dict[str, Any]:
     data = dict(row)
     data["stats"] = json.loads(data["stats"])
+    return data
+
+
+def _decode_room(row: asyncpg.Record) -> dict[str, Any]:
+    data = dict(row)
+    data["exits"] = json.loads(data["exits"])
+    data["attributes"] = json.loads(data["attributes"])
     return data
 
 
@@ -131,18 +174,38 @@ def _decode_container(rows: list[asyncpg.Record]) -> dict[str, Any]:
 
 
 class Bench:
-    """The data and both clients the cases share."""
+    """The data and every side's client the cases share.
 
-    def __init__(self, layer: AsyncPersistenceLayer, pool: asyncpg.Pool, quick: bool) -> None:
+    Args:
+        layer: The started layer.
+        pool: The asyncpg side's pool.
+        floor: The floor's one bare connection.
+        tortoise: The plain-Tortoise side (its own Tortoise context).
+        sqlalchemy: The SQLAlchemy side, or ``None`` when SQLAlchemy is not installed.
+        quick: Small N (CI).
+    """
+
+    def __init__(
+        self,
+        layer: AsyncPersistenceLayer,
+        pool: asyncpg.Pool,
+        floor: asyncpg.Connection,
+        tortoise: TortoiseSide,
+        sqlalchemy: SqlAlchemySide | None,
+        quick: bool,
+    ) -> None:
         self.layer = layer
         self.pool = pool
+        self.floor = floor
+        self.tortoise = tortoise
+        self.sa = sqlalchemy
         self.quick = quick
         self.players: list[Player] = []
 
     async def setup(self) -> None:
-        """Seed the world, 1,200 players (50 in one room), a container of 20 items."""
+        """Seed the world, 5,200 players (50 in one room), a container of 20 items."""
         await self.layer.seed_world()
-        players = [new_player(f"bench_{i:05d}") for i in range(2200)]
+        players = [new_player(f"bench_{i:05d}") for i in range(PLAYERS)]
         for player in players[:50]:
             player.current_room_id = CROWDED
         await self.layer.players.save_players(players)
@@ -165,6 +228,24 @@ class Bench:
         await self.layer.items.create_item_instance(
             self.item, "loot", owner_type="player", owner_id=str(self.mover.player_id)
         )
+        # The ORM sides work on objects they loaded themselves, as their users would.
+        self.tortoise_players = {
+            "save": (await self.tortoise.load_players([self._id(SAVE_ROW["tortoise"])]))[0],
+            "batch": await self.tortoise.load_players(self._ids(BATCH_ROWS["tortoise"])),
+            "xp": await self.tortoise.load_players(self._ids(slice(500, 600))),
+        }
+        if self.sa is not None:
+            self.sa_players = {
+                "save": (await self.sa.load_players([self._id(SAVE_ROW["sqlalchemy"])]))[0],
+                "batch": await self.sa.load_players(self._ids(BATCH_ROWS["sqlalchemy"])),
+                "xp": await self.sa.load_players(self._ids(slice(500, 600))),
+            }
+
+    def _id(self, index: int) -> uuid.UUID:
+        return self.players[index].player_id
+
+    def _ids(self, rows: slice) -> list[uuid.UUID]:
+        return [p.player_id for p in self.players[rows]]
 
     def cases(self) -> list[Case]:
         """Every operation of the suite."""
@@ -186,33 +267,70 @@ class Bench:
             self._room_cache(1000 if q else 100_000),
         ]
 
+    def _case(
+        self,
+        name: str,
+        n: int,
+        sides: Mapping[str, Work | None],
+        targets: tuple[Target, ...],
+        note: str = "",
+    ) -> Case:
+        """A case of the sides that apply (``None``: not applicable, or not installed)."""
+        return Case(
+            name,
+            n,
+            {side: work for side, work in sides.items() if work is not None},
+            targets,
+            note,
+        )
+
     def _by_id(self, n: int) -> Case:
         ids = [p.player_id for p in self.players]
         sql = f"SELECT {PLAYER_COLUMNS} FROM players WHERE player_id = $1"  # noqa: S608
 
-        async def repo(k: int) -> None:
+        async def layer(k: int) -> None:
             for i in range(k):
                 await self.layer.players.get_player_by_id(ids[i % len(ids)])
 
-        async def raw(k: int) -> None:
-            for i in range(k):
-                _decode_player(await self.pool.fetchrow(sql, ids[i % len(ids)]))
+        def raw(db: Executor) -> Work:
+            async def work(k: int) -> None:
+                for i in range(k):
+                    _decode_player(await db.fetchrow(sql, ids[i % len(ids)]))
 
-        return Case("get_player_by_id", repo, raw, n, 1.5)
+            return work
+
+        sides = {
+            LAYER: layer,
+            "asyncpg": raw(self.pool),
+            "tortoise": self.tortoise.by_id(ids),
+            "sqlalchemy": self.sa and self.sa.by_id(ids),
+            "floor": raw(self.floor),
+        }
+        return self._case("get_player_by_id", n, sides, ONE_ROW)
 
     def _by_name(self, n: int) -> Case:
         names = [p.name.upper() for p in self.players]
         sql = f"SELECT {PLAYER_COLUMNS} FROM players WHERE lower(name) = lower($1)"  # noqa: S608
 
-        async def repo(k: int) -> None:
+        async def layer(k: int) -> None:
             for i in range(k):
                 await self.layer.players.get_player_by_name(names[i % len(names)])
 
-        async def raw(k: int) -> None:
-            for i in range(k):
-                _decode_player(await self.pool.fetchrow(sql, names[i % len(names)]))
+        def raw(db: Executor) -> Work:
+            async def work(k: int) -> None:
+                for i in range(k):
+                    _decode_player(await db.fetchrow(sql, names[i % len(names)]))
 
-        return Case("get_player_by_name", repo, raw, n, 1.5)
+            return work
+
+        sides = {
+            LAYER: layer,
+            "asyncpg": raw(self.pool),
+            "tortoise": self.tortoise.by_name(names),
+            "sqlalchemy": self.sa and self.sa.by_name(names),
+            "floor": raw(self.floor),
+        }
+        return self._case("get_player_by_name", n, sides, ONE_ROW)
 
     def _in_room(self, n: int) -> Case:
         sql = (
@@ -220,41 +338,65 @@ class Bench:
             " ORDER BY lower(name)"
         )
 
-        async def repo(k: int) -> None:
+        async def layer(k: int) -> None:
             for _ in range(k):
                 await self.layer.players.get_players_in_room(CROWDED)
 
-        async def raw(k: int) -> None:
-            for _ in range(k):
-                [_decode_player(r) for r in await self.pool.fetch(sql, CROWDED)]
+        def raw(db: Executor) -> Work:
+            async def work(k: int) -> None:
+                for _ in range(k):
+                    [_decode_player(r) for r in await db.fetch(sql, CROWDED)]
 
-        return Case("get_players_in_room (50)", repo, raw, n, note="50 players per call")
+            return work
+
+        sides = {
+            LAYER: layer,
+            "asyncpg": raw(self.pool),
+            "tortoise": self.tortoise.in_room(CROWDED),
+            "sqlalchemy": self.sa and self.sa.in_room(CROWDED),
+            "floor": raw(self.floor),
+        }
+        return self._case(
+            "get_players_in_room (50)", n, sides, MANY_ROWS, note="50 players per call"
+        )
 
     def _batch(self, n: int) -> Case:
         ids = [p.player_id for p in self.players[100:200]]
         sql = f"SELECT {PLAYER_COLUMNS} FROM players WHERE player_id = ANY($1::uuid[])"  # noqa: S608
 
-        async def repo(k: int) -> None:
+        async def layer(k: int) -> None:
             for _ in range(k):
                 await self.layer.players.get_players_batch(ids)
 
-        async def raw(k: int) -> None:
-            for _ in range(k):
-                [_decode_player(r) for r in await self.pool.fetch(sql, ids)]
+        def raw(db: Executor) -> Work:
+            async def work(k: int) -> None:
+                for _ in range(k):
+                    rows = [_decode_player(r) for r in await db.fetch(sql, ids)]
+                    by_id = {r["player_id"]: r for r in rows}  # in the order asked, like the layer
+                    [by_id[pid] for pid in dict.fromkeys(ids) if pid in by_id]
 
-        return Case("get_players_batch (100)", repo, raw, n, note="100 ids per call")
+            return work
+
+        sides = {
+            LAYER: layer,
+            "asyncpg": raw(self.pool),
+            "tortoise": self.tortoise.batch(ids),
+            "sqlalchemy": self.sa and self.sa.batch(ids),
+            "floor": raw(self.floor),
+        }
+        return self._case(
+            "get_players_batch (100)", n, sides, MANY_ROWS, note="100 ids per call, in order"
+        )
 
     def _save_player(self, n: int) -> Case:
-        player = self.players[2]
-        other = self.players[3].player_id  # the asyncpg side writes its own row
+        player = self.players[SAVE_ROW[LAYER]]
         rooms = [ROOM, CROWDED.replace("ward", "records")]
         sql = (
             "UPDATE players SET current_room_id = $2 "
             "WHERE player_id = $1 AND current_room_id = $3 RETURNING player_id"
         )
-        state = {"room": self.players[3].current_room_id}  # what the row holds now
 
-        async def repo(k: int) -> None:
+        async def layer(k: int) -> None:
             for i in range(k):
                 new = rooms[i % 2]
                 if new == player.current_room_id:
@@ -262,162 +404,224 @@ class Bench:
                 player.current_room_id = new  # always a change, so every save writes
                 await self.layer.players.save_player(player)
 
-        async def raw(k: int) -> None:
-            for i in range(k):
-                new = rooms[i % 2]
-                if new == state["room"]:
-                    new = rooms[(i + 1) % 2]
-                written = await self.pool.fetchrow(sql, other, new, state["room"])
-                assert written is not None, "the asyncpg side must really write"
-                state["room"] = new
+        def raw(db: Executor, side: str) -> Work:
+            own = self.players[SAVE_ROW[side]]  # a row of its own
+            state = {"room": own.current_room_id}  # what the row holds now
 
-        return Case(
+            async def work(k: int) -> None:
+                for i in range(k):
+                    new = rooms[i % 2]
+                    if new == state["room"]:
+                        new = rooms[(i + 1) % 2]
+                    written = await db.fetchrow(sql, own.player_id, new, state["room"])
+                    assert written is not None, f"the {side} side must really write"
+                    state["room"] = new
+
+            return work
+
+        sides = {
+            LAYER: layer,
+            "asyncpg": raw(self.pool, "asyncpg"),
+            "tortoise": self.tortoise.save_player(self.tortoise_players["save"], rooms),
+            "sqlalchemy": self.sa and self.sa.save_player(self.sa_players["save"], rooms),
+            "floor": raw(self.floor, "floor"),
+        }
+        return self._case(
             "save_player (one changed column)",
-            repo,
-            raw,
             n,
+            sides,
+            ORMS,
             note="compare-and-set update of the changed field",
         )
 
     def _save_players(self, n: int) -> Case:
-        batch = self.players[200:1200]
-        raw_batch = self.players[1200:2200]  # its own rows: the layer's objects stay current
+        batch = self.players[BATCH_ROWS[LAYER]]
+        rooms = (CROWDED, ROOM)
         counter = {"i": 0}
 
-        async def repo(k: int) -> None:
+        async def layer(k: int) -> None:
             for _ in range(k):
                 counter["i"] += 1
                 for p in batch:
-                    p.current_room_id = ROOM if counter["i"] % 2 else CROWDED
+                    p.current_room_id = rooms[counter["i"] % 2]
                     p.stats.strength = 1 + counter["i"] % 100
                 await self.layer.players.save_players(batch)
 
-        async def raw(k: int) -> None:
-            for _ in range(k):
-                counter["i"] += 1
-                rows = []
-                for p in raw_batch:
-                    stats = p.get_stats()
-                    stats["strength"] = 1 + counter["i"] % 100
-                    rows.append(
-                        (
-                            p.player_id,
-                            p.user_id,
-                            p.name,
-                            ROOM if counter["i"] % 2 else CROWDED,
-                            p.respawn_room_id,
-                            p.profession_id,
-                            json.dumps(stats),
-                            p.experience_points,
-                            p.level,
-                            p.is_admin,
-                            p.created_at,
-                            p.last_active,
-                        )
-                    )
-                await self.pool.executemany(RAW_UPSERT, rows)
+        def raw(db: Executor, side: str) -> Work:
+            own = self.players[BATCH_ROWS[side]]  # rows of its own: the layer's stay current
+            count = {"i": 0}
 
-        return Case(
+            async def work(k: int) -> None:
+                for _ in range(k):
+                    count["i"] += 1
+                    rows = []
+                    for p in own:
+                        stats = p.get_stats()
+                        stats["strength"] = 1 + count["i"] % 100
+                        rows.append(
+                            (
+                                p.player_id,
+                                p.user_id,
+                                p.name,
+                                rooms[count["i"] % 2],
+                                p.respawn_room_id,
+                                p.profession_id,
+                                json.dumps(stats),
+                                p.experience_points,
+                                p.level,
+                                p.is_admin,
+                                p.created_at,
+                                p.last_active,
+                            )
+                        )
+                    await db.executemany(RAW_UPSERT, rows)
+
+            return work
+
+        sides = {
+            LAYER: layer,
+            "asyncpg": raw(self.pool, "asyncpg"),
+            "tortoise": self.tortoise.save_players(self.tortoise_players["batch"], rooms),
+            "sqlalchemy": self.sa and self.sa.save_players(self.sa_players["batch"], rooms),
+            "floor": raw(self.floor, "floor"),
+        }
+        return self._case(
             "save_players (1,000)",
-            repo,
-            raw,
             n,
-            1.5,
-            note="1,000 loaded players, two fields changed each; vs executemany upsert",
+            sides,
+            BATCH_SAVE,
+            note="1,000 loaded players, two fields changed each; asyncpg: executemany upsert",
         )
 
     def _health(self, n: int) -> Case:
         ids = [p.player_id for p in self.players[300:400]]
 
-        async def repo(k: int) -> None:
+        async def layer(k: int) -> None:
             for i in range(k):
                 await self.layer.health.update_player_health(ids[i % 100], -1 if i % 2 else 1)
 
-        async def raw(k: int) -> None:
-            for i in range(k):
-                await self.pool.fetchrow(RAW_HEALTH, ids[i % 100], -1 if i % 2 else 1)
+        def raw(db: Executor) -> Work:
+            async def work(k: int) -> None:
+                for i in range(k):
+                    await db.fetchrow(RAW_HEALTH, ids[i % 100], -1 if i % 2 else 1)
 
-        return Case("update_player_health (sequential)", repo, raw, n, 1.15)
+            return work
+
+        sides = {
+            LAYER: layer,
+            "asyncpg": raw(self.pool),
+            "tortoise": self.tortoise.health(ids),
+            "sqlalchemy": self.sa and self.sa.health(ids),
+            "floor": raw(self.floor),
+        }
+        return self._case("update_player_health (sequential)", n, sides, ATOMIC)
 
     def _hot_row(self, n: int) -> Case:
         pid = self.hot.player_id
 
-        async def spread(k: int, one: Callable[[int], Awaitable[Any]]) -> None:
-            per_worker = [k // 50 + (1 if w < k % 50 else 0) for w in range(50)]
-
-            async def worker(count: int) -> None:
-                for i in range(count):
-                    await one(i)
-
-            await asyncio.gather(*(worker(c) for c in per_worker))
-
-        async def repo(k: int) -> None:
-            await spread(
+        async def layer(k: int) -> None:
+            await concurrently(
                 k, lambda i: self.layer.health.update_player_health(pid, -1 if i % 2 else 1)
             )
 
         async def raw(k: int) -> None:
-            await spread(k, lambda i: self.pool.fetchrow(RAW_HEALTH, pid, -1 if i % 2 else 1))
+            await concurrently(k, lambda i: self.pool.fetchrow(RAW_HEALTH, pid, -1 if i % 2 else 1))
 
-        return Case("update_player_health (1 hot row, 50 workers)", repo, raw, n, 1.15)
+        sides = {
+            LAYER: layer,
+            "asyncpg": raw,
+            "tortoise": self.tortoise.hot_row(pid),
+            "sqlalchemy": self.sa and self.sa.hot_row(pid),
+            "floor": None,  # one connection cannot serve 50 concurrent workers
+        }
+        return self._case("update_player_health (1 hot row, 50 workers)", n, sides, ATOMIC)
 
     def _health_batch(self, n: int) -> Case:
         ids = [p.player_id for p in self.players[200:1200]]
 
-        async def repo(k: int) -> None:
+        async def layer(k: int) -> None:
             for i in range(k):
                 await self.layer.health.apply_health_deltas(
                     {pid: -1 if i % 2 else 1 for pid in ids}
                 )
 
-        async def raw(k: int) -> None:
-            for i in range(k):
-                rows = await self.pool.fetch(RAW_HEALTH_BATCH, ids, [-1 if i % 2 else 1] * len(ids))
-                assert len(rows) == len(ids), "all or nothing: a player is missing"
+        def raw(db: Executor) -> Work:
+            async def work(k: int) -> None:
+                for i in range(k):
+                    rows = await db.fetch(RAW_HEALTH_BATCH, ids, [-1 if i % 2 else 1] * len(ids))
+                    assert len(rows) == len(ids), "all or nothing: a player is missing"
 
-        return Case(
+            return work
+
+        sides = {
+            LAYER: layer,
+            "asyncpg": raw(self.pool),
+            "tortoise": self.tortoise.health_batch(ids),
+            "sqlalchemy": self.sa and self.sa.health_batch(ids),
+            "floor": raw(self.floor),
+        }
+        return self._case(
             "apply_health_deltas (1,000)",
-            repo,
-            raw,
             n,
-            1.15,
-            note="one statement for 1,000 players",
+            sides,
+            ATOMIC,
+            note="one statement for 1,000 players; tortoise: locked read + bulk_update",
         )
 
     def _stat(self, n: int) -> Case:
         ids = [p.player_id for p in self.players[400:500]]
 
-        async def repo(k: int) -> None:
+        async def layer(k: int) -> None:
             for i in range(k):
                 await self.layer.experience.update_player_stat_field(
                     ids[i % 100], "fear", 1 if i % 2 else -1
                 )
 
-        async def raw(k: int) -> None:
-            for i in range(k):
-                await self.pool.fetchrow(RAW_FEAR, ids[i % 100], 1 if i % 2 else -1)
+        def raw(db: Executor) -> Work:
+            async def work(k: int) -> None:
+                for i in range(k):
+                    await db.fetchrow(RAW_FEAR, ids[i % 100], 1 if i % 2 else -1)
 
-        return Case("update_player_stat_field", repo, raw, n, 1.15)
+            return work
+
+        sides = {
+            LAYER: layer,
+            "asyncpg": raw(self.pool),
+            "tortoise": self.tortoise.stat(ids),
+            "sqlalchemy": self.sa and self.sa.stat(ids),
+            "floor": raw(self.floor),
+        }
+        return self._case("update_player_stat_field", n, sides, ATOMIC)
 
     def _xp(self, n: int) -> Case:
         players = self.players[500:600]
 
-        async def repo(k: int) -> None:
+        async def layer(k: int) -> None:
             for i in range(k):
                 await self.layer.experience.gain_experience(players[i % 100], 3, "bench")
 
-        async def raw(k: int) -> None:
-            for i in range(k):
-                await self.pool.fetchrow(RAW_XP, players[i % 100].player_id, 3)
+        def raw(db: Executor) -> Work:
+            async def work(k: int) -> None:
+                for i in range(k):
+                    await db.fetchrow(RAW_XP, players[i % 100].player_id, 3)
 
-        return Case("gain_experience", repo, raw, n, 1.15)
+            return work
+
+        sides = {
+            LAYER: layer,
+            "asyncpg": raw(self.pool),
+            "tortoise": self.tortoise.xp(self.tortoise_players["xp"]),
+            "sqlalchemy": self.sa and self.sa.xp(self.sa_players["xp"]),
+            "floor": raw(self.floor),
+        }
+        return self._case("gain_experience", n, sides, ATOMIC)
 
     def _transfer(self, n: int) -> Case:
         player = ("player", str(self.mover.player_id))
         chest = ("container", str(self.chest))
-        where = {"at": player}
+        where = {"at": player}  # every side moves the same item on from where it is
 
-        async def repo(k: int) -> None:
+        async def layer(k: int) -> None:
             for _ in range(k):
                 target = chest if where["at"] == player else player
                 await self.layer.items.transfer_item(
@@ -425,53 +629,94 @@ class Bench:
                 )
                 where["at"] = target
 
-        async def raw(k: int) -> None:
+        async def pooled(k: int) -> None:
             for _ in range(k):
                 target = chest if where["at"] == player else player
-                await _raw_transfer(self.pool, self.item, where["at"], target)
+                async with self.pool.acquire() as conn:
+                    await _raw_transfer(conn, self.item, where["at"], target)
                 where["at"] = target
 
-        return Case(
+        async def floor(k: int) -> None:
+            for _ in range(k):
+                target = chest if where["at"] == player else player
+                await _raw_transfer(self.floor, self.item, where["at"], target)
+                where["at"] = target
+
+        sides = {
+            LAYER: layer,
+            "asyncpg": pooled,
+            "tortoise": self.tortoise.transfer(self.item, where, player, chest),
+            "sqlalchemy": self.sa and self.sa.transfer(self.item, where, player, chest),
+            "floor": floor,
+        }
+        return self._case(
             "transfer_item (player <-> container)",
-            repo,
-            raw,
             n,
-            note="same locks, checks and ledger row by hand",
+            sides,
+            ORMS,
+            note="same locks, checks and ledger row on every side",
         )
 
     def _container(self, n: int) -> Case:
-        async def repo(k: int) -> None:
+        async def layer(k: int) -> None:
             for _ in range(k):
                 await self.layer.containers.get_container(self.box)
 
-        async def raw(k: int) -> None:
-            for _ in range(k):
-                _decode_container(await self.pool.fetch(RAW_CONTAINER, self.box))
+        def raw(db: Executor) -> Work:
+            async def work(k: int) -> None:
+                for _ in range(k):
+                    _decode_container(await db.fetch(RAW_CONTAINER, self.box))
 
-        return Case("get_container (20 items)", repo, raw, n)
+            return work
+
+        sides = {
+            LAYER: layer,
+            "asyncpg": raw(self.pool),
+            "tortoise": self.tortoise.container(self.box),
+            "sqlalchemy": self.sa and self.sa.container(self.box),
+            "floor": raw(self.floor),
+        }
+        return self._case(
+            "get_container (20 items)",
+            n,
+            sides,
+            ORMS,
+            note="tortoise: two queries (no relation joins items to containers)",
+        )
 
     def _room_cache(self, n: int) -> Case:
-        async def repo(k: int) -> None:
+        async def layer(k: int) -> None:
             for _ in range(k):
                 self.layer.rooms.get_room_by_id(ROOM)
 
-        async def raw(k: int) -> None:
-            for _ in range(max(1, k // 100)):
-                await self.pool.fetchrow(ROOM_ROW, ROOM)
+        def raw(db: Executor) -> Work:
+            async def work(k: int) -> None:
+                for _ in range(max(1, k // 100)):
+                    _decode_room(await db.fetchrow(ROOM_ROW, ROOM))
 
-        return Case(
+            return work
+
+        sides = {
+            LAYER: layer,
+            "asyncpg": raw(self.pool),
+            "tortoise": self.tortoise.room(ROOM),
+            "sqlalchemy": self.sa and self.sa.room(ROOM),
+            "floor": raw(self.floor),
+        }
+        return self._case(
             "get_room_by_id (cache)",
-            repo,
-            raw,
             n,
-            note="asyncpg side runs n/100 queries; the cache makes no query at all",
+            sides,
+            ORMS,
+            note="the other sides run n/100 queries; the cache makes no query at all",
         )
 
 
 async def _raw_transfer(
-    pool: asyncpg.Pool, item: str, source: tuple[str, str], target: tuple[str, str]
+    conn: asyncpg.Connection, item: str, source: tuple[str, str], target: tuple[str, str]
 ) -> None:
-    async with pool.acquire() as conn, conn.transaction():
+    async with conn.transaction():
+        next_position = None
         containers = sorted(o[1] for o in (source, target) if o[0] == "container")
         for cid in containers:
             row = await conn.fetchrow(
@@ -485,9 +730,14 @@ async def _raw_transfer(
                 cid,
             )
             assert row["lock_state"] == "unlocked"
-            assert counts["used"] < row["capacity_slots"]
+            if target == ("container", cid):
+                assert counts["used"] < row["capacity_slots"]
+                next_position = counts["next"]
         if target[0] == "player":
-            await conn.fetchval("SELECT 1 FROM players WHERE player_id = $1", uuid.UUID(target[1]))
+            found = await conn.fetchval(
+                "SELECT 1 FROM players WHERE player_id = $1", uuid.UUID(target[1])
+            )
+            assert found is not None
         owner = await conn.fetchrow(
             "SELECT owner_type, owner_id FROM item_instances"
             " WHERE item_instance_id = ANY($1::text[]) ORDER BY item_instance_id FOR UPDATE",
@@ -495,11 +745,12 @@ async def _raw_transfer(
         )
         assert (owner["owner_type"], owner["owner_id"]) == source
         await conn.execute(
-            "UPDATE item_instances SET owner_type = $2, owner_id = $3, position = NULL, "
+            "UPDATE item_instances SET owner_type = $2, owner_id = $3, position = $4, "
             "updated_at = now() WHERE item_instance_id = $1",
             item,
             target[0],
             target[1],
+            next_position,
         )
         await conn.execute(
             "INSERT INTO item_movements (item_instance_id, from_owner_type, from_owner_id, "
