@@ -33,7 +33,7 @@ from functools import partial
 from typing import TYPE_CHECKING, Any, Final, cast
 
 import asyncpg
-from asyncpg.pool import Pool, PoolAcquireContext
+from asyncpg.pool import Pool, PoolAcquireContext, PoolConnectionProxy
 from tortoise.backends.asyncpg.client import AsyncpgDBClient, TransactionWrapper
 from tortoise.backends.base.client import (
     ConnectionWrapper,
@@ -95,6 +95,42 @@ class BoundedWaitPool(Pool):  # type: ignore[misc]  # asyncpg ships no type hint
                 f"no database connection became free within {timeout} s "
                 f"(pool max size {self._maxsize}); raise MUD_POOL_MAX_SIZE or shorten transactions"
             ) from exc
+
+    async def release(
+        self,
+        connection: Any,
+        *,
+        timeout: float | None = None,  # noqa: ASYNC109 - asyncpg's API
+    ) -> None:
+        """Return a connection; inline when nothing has to be sent or waited for.
+
+        asyncpg shields every release in a task of its own, an event-loop turn per call. With
+        the layer's reset (nothing to reset), a connection outside a transaction and not being
+        cancelled is released without suspending at all, so there is nothing to shield. While
+        other callers wait for a connection asyncpg's own path is kept: its turn of the loop
+        lets the caller it wakes take the connection before this task asks for one again.
+        """
+        con = getattr(connection, "_con", None)
+        holder = getattr(connection, "_holder", None)
+        if (
+            self._reset is _keep_session
+            and not self._queue._getters  # callers waiting: asyncpg's path lets them go first
+            and con is not None
+            and holder is not None
+            and holder._pool is self
+            and type(connection) is PoolConnectionProxy
+            and not con.is_closed()
+            and not con._protocol.is_in_transaction()
+            and not con._protocol._is_cancelling()
+            and con._top_xact is None
+            and con._protocol.queries_count < holder._max_queries
+            and holder._generation == self._generation
+        ):
+            self._check_init()
+            con._on_release()
+            await holder.release(timeout if timeout is not None else holder._timeout)
+            return
+        await super().release(connection, timeout=timeout)
 
 
 async def _keep_session(connection: Any) -> None:

@@ -126,13 +126,19 @@ FLOOR_CONSTRAINT_SQL: Final = (
 
 
 # How PostgreSQL prints the floor in that CHECK: ">= (0)::numeric", ">= ('-10'::integer)::numeric".
-_FLOOR_IN_DEFINITION: Final = re.compile(r">= \('?(-?\d+)'?(?:::integer)?\)::numeric")
+_FLOOR_IN_DEFINITION: Final = (
+    re.compile(r'\$\."?current_health"? >= (-?\d+)'),  # the jsonpath form (migration 4)
+    re.compile(r">= \('?(-?\d+)'?(?:::integer)?\)::numeric"),  # the SQL form (migration 3)
+)
 
 
 def floor_in(definition: str) -> int | None:
     """The health floor a stored ``players_stats_current_health_valid`` CHECK enforces."""
-    match = _FLOOR_IN_DEFINITION.search(definition)
-    return int(match.group(1)) if match else None
+    for pattern in _FLOOR_IN_DEFINITION:
+        match = pattern.search(definition)
+        if match:
+            return int(match.group(1))
+    return None
 
 
 async def health_floor_of(conn: asyncpg.Connection) -> int | None:

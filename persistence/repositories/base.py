@@ -87,14 +87,15 @@ class BaseRepository:
         retried on any transient error; otherwise only when it certainly was not applied.
         """
         db = self._db
-        async with db.call() as client:
-            if isinstance(client, TransactionWrapper):
-                # In the caller's transaction (its own savepoint): the unit of work decides.
-                return await db.fetch(client, sql, args)
-            try:
-                return await db.fetch(client, sql, args)
-            except PersistenceError as exc:
-                failure = exc
+        client = db.client()
+        if isinstance(client, TransactionWrapper):
+            # In the caller's transaction (its own savepoint): the unit of work decides.
+            async with db.call() as savepoint:
+                return await db.fetch(savepoint, sql, args)
+        try:  # one autocommit statement on the pool: no context manager on the hot path
+            return await db.fetch(client, sql, args)
+        except PersistenceError as exc:
+            failure = exc
         # Retry outside the call's scope: each attempt resolves its own client.
         return await self._retry.retry_after(
             failure, lambda: self._statement_once(sql, args), idempotent=idempotent

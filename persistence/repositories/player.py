@@ -12,6 +12,7 @@ the delete are model queries.
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import unicodedata
@@ -22,7 +23,7 @@ from typing import Any, Final
 
 from pydantic import ValidationError as PydanticValidationError
 from pypika_tortoise.terms import Term, ValueWrapper
-from tortoise.expressions import Expression, Q, ResolveContext, ResolveResult
+from tortoise.expressions import Expression, ResolveContext, ResolveResult
 
 from persistence.db import Row
 from persistence.errors import (
@@ -485,6 +486,54 @@ def validate_player(player: Player, *, health_floor: int) -> dict[str, Any]:
     return document
 
 
+@functools.lru_cache(maxsize=256)
+def _save_one_sql(columns: tuple[str, ...], *, compare: bool, stats: bool, health: bool) -> str:
+    """The update of one loaded player's changed fields, built once per shape.
+
+    Hand-written: the same update as a queryset (``filter(Q(col=loaded) | Q(col=new))``,
+    ``annotate(StatsKeysHold)``, ``update(stats=StatsPatch)``) costs about 100 µs of query
+    building per call, which put ``save_player`` at 1.1-1.3x plain Tortoise in the benchmark
+    (target 1.0). Only the column names of ``_COLUMN_TYPES`` are formatted in; $1 is the id,
+    then the new values, the loaded values (compare), the removed keys and the stats patch,
+    the loaded stats (compare), the health floor.
+    """
+    n = 1
+    sets: list[str] = []
+    where = ["p.player_id = $1"]
+    new_at: dict[str, int] = {}
+    for column in columns:
+        n += 1
+        new_at[column] = n
+        sets.append(f"{column} = ${n}::{_COLUMN_TYPES[column]}")
+    if compare:
+        for column in columns:
+            n += 1
+            kind = _COLUMN_TYPES[column]
+            where.append(
+                f"(p.{column} IS NOT DISTINCT FROM ${n}::{kind}"
+                f" OR p.{column} IS NOT DISTINCT FROM ${new_at[column]}::{kind})"
+            )
+    if stats:
+        removed, patch = n + 1, n + 2
+        n += 2
+        merged = f"((p.stats - ${removed}::text[]) || ${patch}::jsonb)"
+        sets.append(f"stats = {merged}")
+        if compare:
+            n += 1
+            where.append(
+                f"NOT EXISTS (SELECT 1 FROM jsonb_each(${n}::jsonb) e"  # noqa: S608 - parameter numbers only
+                " WHERE p.stats -> e.key IS DISTINCT FROM e.value"
+                f" AND p.stats -> e.key IS DISTINCT FROM ${patch}::jsonb -> e.key)"
+            )
+        if health:
+            n += 1
+            where.append(_health_within_bounds(merged, f"${n}::int"))
+    return (
+        f"UPDATE players p SET {', '.join(sets)} WHERE {' AND '.join(where)}"  # noqa: S608 - _COLUMN_TYPES names, parameter numbers
+        " RETURNING p.player_id"
+    )
+
+
 class PlayerRepository(BaseRepository, metrics_name="players"):
     """Player CRUD and queries. ``get_*`` returns ``None`` when absent, ``require_*`` raises."""
 
@@ -640,27 +689,25 @@ class PlayerRepository(BaseRepository, metrics_name="players"):
         if doc is None or "f" in doc or snapshot is None:
             return None
         player = row.player
-        columns = [c for c in _COLUMN_TYPES if c in doc["p"]]
-        values: dict[str, Any] = {c: _native(getattr(player, c)) for c in columns}
-        query = Player.filter(player_id=player.player_id)
-        if "e" in doc:  # compare-and-set: each field still loaded value, or already the new one
-            for column in columns:
-                expected = _native(snapshot[column])
-                holds: dict[str, Any] = {column: expected}
-                writes: dict[str, Any] = {column: values[column]}
-                query = query.filter(Q(**holds) | Q(**writes))
-            if "s" in doc:
-                keys = StatsKeysHold(doc["e"].get("stats", {}), doc["s"])
-                query = query.annotate(_mud_stats_hold=keys).filter(_mud_stats_hold=True)
-        if row.touches_health:
-            bounds = StatsHealthHolds(doc["s"], doc.get("r", []), self._settings.health_floor)
-            query = query.annotate(_mud_health_holds=bounds).filter(_mud_health_holds=True)
-        if "s" in doc:
-            values["stats"] = StatsPatch(doc["s"], doc.get("r", []))
+        columns = tuple(c for c in _COLUMN_TYPES if c in doc["p"])
+        compare = "e" in doc
+        stats = "s" in doc
+        health = row.touches_health
+        args: list[Any] = [player.player_id]
+        args.extend(_native(getattr(player, c)) for c in columns)
+        if compare:
+            args.extend(_native(snapshot[c]) for c in columns)
+        if stats:
+            args.extend((list(doc.get("r", [])), _dumps(doc["s"])))
+            if compare:
+                args.append(_dumps(doc["e"].get("stats", {})))
+        if health:
+            args.append(self._settings.health_floor)
+        sql = _save_one_sql(columns, compare=compare, stats=stats, health=health)
 
-        async def update(client: Client) -> int:
-            updated: int = await query.using_db(client).update(**values)
-            return updated
+        async def update(client: Client) -> list[Row]:
+            rows: list[Row] = await self._fetch(client, sql, args)
+            return rows
 
         found = await self._atomic(update, idempotent=True, atomic=False)
         return {player.player_id: "updated"} if found else None

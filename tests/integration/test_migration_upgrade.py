@@ -1,9 +1,10 @@
-"""Migration 3 on a database holding data at the previous head: data survives, rules hold.
+"""Each hand-written migration on a database holding data at its previous head.
 
-The database is migrated to migration 2 (the previous head) and filled the way 0.1 could
-leave it: players, items held by players, containers and rooms, items of players and
-containers that no longer exist, rooms never written, a stats document that breaks the new
-bounds. Then the package upgrades it.
+Migration 3: the database is migrated to migration 2 and filled the way 0.1 could leave it:
+players, items held by players, containers and rooms, items of players and containers that
+no longer exist, rooms never written, a stats document that breaks the new bounds. Then the
+package upgrades it. Migration 4 (the stats checks as jsonpath): a database at migration 3
+with players, a health floor of -10 and a row an external tool wrote past a dropped check.
 """
 
 from __future__ import annotations
@@ -20,8 +21,15 @@ import pytest
 from tortoise.context import TortoiseContext, _current_context
 
 from persistence.config import tortoise_config
-from persistence.models.schema import LOST_AND_FOUND_ROOM
-from persistence.schema import MIGRATIONS_APP, migration_files, migrations_location, run_migrations
+from persistence.models.schema import LOST_AND_FOUND_ROOM, stats_checks
+from persistence.schema import (
+    MIGRATIONS_APP,
+    apply_health_floor,
+    floor_in,
+    migration_files,
+    migrations_location,
+    run_migrations,
+)
 from persistence.settings import PersistenceSettings
 from tests.conftest import connect, create_database, drop_database
 from tests.integration.test_migrations import _columns, _foreign_keys, _indexes
@@ -31,12 +39,12 @@ pytestmark = pytest.mark.integration
 PREVIOUS_HEAD = 3  # migrations 0, 1 and 2
 
 
-async def _migrate_to_previous_head(url: str, tmp_path: Path) -> None:
+async def _aerich_upgrade(url: str, location: Path, head: int) -> list[str]:
+    """Apply the first ``head`` migration files with aerich alone (no floor step after)."""
     from aerich import Command
 
-    location = tmp_path / "migrations"
-    (location / MIGRATIONS_APP).mkdir(parents=True)
-    for name in migration_files()[:PREVIOUS_HEAD]:
+    (location / MIGRATIONS_APP).mkdir(parents=True, exist_ok=True)
+    for name in migration_files()[:head]:
         shutil.copy(migrations_location() / MIGRATIONS_APP / name, location / MIGRATIONS_APP)
     os.environ.setdefault("AERICH_NO_TORTOISE_V1_WARNING", "1")
     config = tortoise_config(PersistenceSettings(), url)
@@ -45,10 +53,15 @@ async def _migrate_to_previous_head(url: str, tmp_path: Path) -> None:
         async with Command(
             tortoise_config=config, app=MIGRATIONS_APP, location=str(location)
         ) as cmd:
-            applied = await cmd.upgrade(run_in_transaction=True)
+            applied: list[str] = await cmd.upgrade(run_in_transaction=True)
     finally:
         _current_context.reset(token)
-    assert applied == migration_files()[:PREVIOUS_HEAD]
+    return applied
+
+
+async def _migrate_to_previous_head(url: str, tmp_path: Path, head: int = PREVIOUS_HEAD) -> None:
+    applied = await _aerich_upgrade(url, tmp_path / "migrations", head)
+    assert applied == migration_files()[:head]
 
 
 async def _fill_like_0_1(conn: asyncpg.Connection) -> dict[str, Any]:
@@ -194,3 +207,87 @@ async def test_upgrading_a_database_with_data_at_the_previous_head(
     finally:
         await drop_database(pg_server, url)
         await drop_database(pg_server, fresh)
+
+
+async def test_the_jsonpath_checks_upgrade_a_database_at_migration_3(
+    pg_server: str, tmp_path: Path
+) -> None:
+    url = await create_database(pg_server, "mud_up4")
+    try:
+        await _migrate_to_previous_head(url, tmp_path, head=4)
+        assert await apply_health_floor(url, -10)  # what migrate does for MUD_HEALTH_FLOOR=-10
+        conn = await connect(url)
+        try:
+            await conn.execute(
+                "INSERT INTO rooms (room_id, name, plane, zone, sub_zone)"
+                " VALUES ('hall', 'Hall', 'p', 'z', 's')"
+            )
+            ok, wounded, odd = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+            for pid, name, stats in (
+                (ok, "Ok", {"strength": 60, "current_health": 80}),
+                (wounded, "Wounded", {"current_health": -7}),
+                (odd, "Odd", {"fear": 100}),
+            ):
+                await conn.execute(
+                    "INSERT INTO players (player_id, user_id, name, current_room_id, stats)"
+                    " VALUES ($1, $2, $3, 'hall', $4::jsonb)",
+                    pid,
+                    uuid.uuid4(),
+                    name,
+                    json.dumps(stats),
+                )
+            # An external tool with DDL rights wrote past a dropped check (fear 150).
+            await conn.execute("ALTER TABLE players DROP CONSTRAINT players_stats_fear_valid")
+            await conn.execute(
+                "UPDATE players SET stats = stats || '{\"fear\": 150}' WHERE player_id = $1", odd
+            )
+            before = await conn.fetch("SELECT player_id, stats::text FROM players ORDER BY 1")
+
+            # aerich alone: the floor kept is the migration's doing, not migrate's floor step
+            assert await _aerich_upgrade(url, tmp_path / "migrations", 5) == migration_files()[4:5]
+
+            assert await conn.fetch("SELECT player_id, stats::text FROM players ORDER BY 1") == (
+                before
+            )
+            definitions = {
+                r["conname"]: (r["def"], r["convalidated"])
+                for r in await conn.fetch(
+                    "SELECT conname, pg_get_constraintdef(oid) AS def, convalidated"
+                    " FROM pg_constraint WHERE conname LIKE 'players_stats%'"
+                )
+            }
+            assert set(definitions) == {*stats_checks(), "players_stats_is_object"}
+            assert all(
+                "jsonb_path_match" in d
+                for n, (d, _) in definitions.items()
+                if n in stats_checks()
+                and n not in ("players_stats_position_valid", "players_stats_health_within_max")
+            )
+            # The floor the database enforced is kept; fear's old row is kept, not validated.
+            assert floor_in(definitions["players_stats_current_health_valid"][0]) == -10
+            assert definitions["players_stats_fear_valid"][1] is False
+            assert all(v for n, (_, v) in definitions.items() if n != "players_stats_fear_valid")
+            await conn.execute(
+                "UPDATE players SET stats = stats || '{\"current_health\": -10}'"
+                " WHERE player_id = $1",
+                ok,
+            )
+            refused = {
+                "players_stats_current_health_valid": '{"current_health": -11}',
+                "players_stats_strength_valid": '{"strength": 101}',
+                "players_stats_fear_valid": '{"fear": 2.5}',
+                "players_stats_dexterity_valid": '{"dexterity": "abc"}',
+                "players_stats_lucidity_valid": '{"lucidity": null}',
+            }
+            for constraint, patch in refused.items():
+                with pytest.raises(asyncpg.CheckViolationError) as info:
+                    await conn.execute(
+                        "UPDATE players SET stats = stats || $2::jsonb WHERE player_id = $1",
+                        ok,
+                        patch,
+                    )
+                assert info.value.constraint_name == constraint
+        finally:
+            await conn.close()
+    finally:
+        await drop_database(pg_server, url)

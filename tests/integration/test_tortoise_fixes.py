@@ -24,6 +24,7 @@ import asyncpg.transaction
 import pytest
 from tortoise.transactions import in_transaction
 
+from persistence.engine import BoundedWaitPool
 from persistence.errors import DatabaseUnavailableError, PersistenceError
 from persistence.facade import AsyncPersistenceLayer
 from tests.conftest import make_settings
@@ -94,7 +95,7 @@ async def test_a_release_that_raises_leaves_no_dead_transaction_in_the_task(
     async with AsyncPersistenceLayer(_one_connection(database_url)) as layer:
         player = new_player("Release")
         await layer.players.save_player(player)
-        original = asyncpg.pool.Pool.release
+        original = BoundedWaitPool.release
         broken = {"left": 1}
 
         async def release(self: Any, connection: Any, *, timeout: Any = None) -> None:  # noqa: ASYNC109
@@ -103,7 +104,7 @@ async def test_a_release_that_raises_leaves_no_dead_transaction_in_the_task(
                 broken["left"] -= 1
                 raise asyncpg.ConnectionDoesNotExistError("connection was closed")
 
-        monkeypatch.setattr(asyncpg.pool.Pool, "release", release)
+        monkeypatch.setattr(BoundedWaitPool, "release", release)
         with pytest.raises(Boom):
             async with layer.transaction():
                 await layer.health.update_player_health(player.player_id, -10)
