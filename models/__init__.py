@@ -5,7 +5,7 @@ One module per aggregate. Table and column names are a contract: tools and repor
 
 from persistence.models.app import APP_LABEL
 from persistence.models.container import Container
-from persistence.models.item import ItemInstance
+from persistence.models.item import ItemInstance, ItemPrototype
 from persistence.models.operation import AppliedOperation, ItemMovement
 from persistence.models.player import Player
 from persistence.models.profession import Profession
@@ -18,6 +18,7 @@ __all__ = [
     "ItemMovement",
     "Container",
     "ItemInstance",
+    "ItemPrototype",
     "Player",
     "Profession",
     "Room",

@@ -7,9 +7,28 @@ from typing import Any, Final
 from tortoise import fields
 from tortoise.models import Model
 
-__all__ = ["OWNER_TYPES", "ItemInstance"]
+__all__ = ["OWNER_TYPES", "ItemInstance", "ItemPrototype"]
 
 OWNER_TYPES: Final = ("room", "player", "container")
+
+
+class ItemPrototype(Model):
+    """What an item is: its name and weight, whether it stacks and how far.
+
+    Loaded from a world folder (``item_prototypes.json``) like rooms and professions. Every
+    item instance names one (``item_instances.prototype_id`` is a foreign key to this table),
+    and a container's ``weight_limit`` counts ``weight * quantity`` of its items.
+    """
+
+    prototype_id = fields.CharField(max_length=120, primary_key=True)
+    name = fields.CharField(max_length=255)
+    weight = fields.IntField(default=0)
+    stackable = fields.BooleanField(default=False)
+    max_stack = fields.IntField(default=1)
+    metadata: fields.Field[dict[str, Any]] = fields.JSONField(default=dict)
+
+    class Meta:
+        table = "item_prototypes"
 
 
 class ItemInstance(Model):

@@ -17,7 +17,7 @@ from persistence.models.stats import PlayerStats
 if TYPE_CHECKING:
     from persistence.models.profession import Profession
 
-__all__ = ["TRACKED_COLUMNS", "Player"]
+__all__ = ["READ_COLUMNS", "TRACKED_COLUMNS", "Player"]
 
 TRACKED_COLUMNS: Final = (
     "user_id",
@@ -33,6 +33,10 @@ TRACKED_COLUMNS: Final = (
     "last_active",
 )
 """Columns a save compares against the loaded values; the primary key never changes."""
+
+READ_COLUMNS: Final = (*TRACKED_COLUMNS, "is_deleted", "deleted_at")
+"""Columns a read loads: the tracked ones and the soft-delete flag, which only
+``soft_delete_player`` and ``restore_player`` write (a save never does)."""
 
 
 class Player(Model):
@@ -62,6 +66,10 @@ class Player(Model):
     is_admin = fields.BooleanField(default=False)
     created_at = fields.DatetimeField(auto_now_add=True)
     last_active = fields.DatetimeField(auto_now_add=True)
+    is_deleted = fields.BooleanField(default=False)
+    """Soft-deleted: the row stays (and its items where they are); name lookups, room
+    listings and batch reads leave it out, and its name is free for another character."""
+    deleted_at = fields.DatetimeField(null=True)
 
     class Meta:
         table = "players"

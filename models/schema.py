@@ -126,6 +126,17 @@ CHECK_CONSTRAINTS: Final[dict[str, tuple[str, str]]] = {
         "owner_type = 'room'"
         " OR owner_id ~ '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$'",
     ),
+    "players_deleted_at_set_when_deleted": ("players", "is_deleted = (deleted_at IS NOT NULL)"),
+    "item_prototypes_weight_nonnegative": ("item_prototypes", "weight >= 0"),
+    "item_prototypes_max_stack_valid": (
+        "item_prototypes",
+        "max_stack >= 1 AND (stackable OR max_stack = 1)",
+    ),
+    "item_prototypes_metadata_is_object": (
+        "item_prototypes",
+        "jsonb_typeof(metadata) = 'object'",
+    ),
+    "item_prototypes_name_not_blank": ("item_prototypes", "length(btrim(name)) > 0"),
     **stats_checks(),
 }
 """CHECK constraints by name. Conditions are compared with what PostgreSQL reports."""
@@ -166,15 +177,21 @@ EXTRA_FOREIGN_KEYS: Final[dict[str, tuple[str, str]]] = {
         "containers",
         "FOREIGN KEY (room_id) REFERENCES rooms(room_id) ON DELETE RESTRICT",
     ),
+    "item_instances_prototype_fkey": (
+        "item_instances",
+        "FOREIGN KEY (prototype_id) REFERENCES item_prototypes(prototype_id) ON DELETE RESTRICT",
+    ),
 }
-"""Foreign keys the models cannot declare: an item's owner, by kind, and a container's room.
+"""Foreign keys the models do not declare: an item's owner, by kind, a container's room and an
+item's prototype (a plain text column in the model, so reads and writes stay one row).
 
 Deleting a player or a container deletes the items it still holds (in the same statement);
-a room that holds items or containers cannot be deleted."""
+a room that holds items or containers, or a prototype items are made of, cannot be deleted."""
 
 EXPRESSION_INDEXES: Final[dict[str, tuple[str, str]]] = {
     # name: (table, definition after ON <table>)
-    "players_name_lower_key": ("players", "UNIQUE (lower((name)::text))"),
+    # Unique among active characters: a soft-deleted one frees its name.
+    "players_name_lower_key": ("players", "UNIQUE (lower((name)::text)) WHERE (NOT is_deleted)"),
     "item_instances_owner_player_idx": ("item_instances", "(owner_player_id)"),
     "item_instances_owner_container_idx": ("item_instances", "(owner_container_id)"),
     "item_instances_owner_room_idx": ("item_instances", "(owner_room_id)"),
@@ -186,6 +203,11 @@ COLUMN_DEFAULTS: Final[dict[tuple[str, str], str]] = {
     ("players", "experience_points"): "0",
     ("players", "level"): "1",
     ("players", "is_admin"): "false",
+    ("players", "is_deleted"): "false",
+    ("item_prototypes", "weight"): "0",
+    ("item_prototypes", "stackable"): "false",
+    ("item_prototypes", "max_stack"): "1",
+    ("item_prototypes", "metadata"): "{}",
     ("professions", "description"): "",
     ("professions", "flavor_text"): "",
     ("professions", "is_available"): "true",

@@ -16,7 +16,7 @@ from persistence.application import ApplicationContainer
 from persistence.config import APP_LABEL, tortoise_app
 from persistence.events import Event, EventBus, InProcessEventBus, NullEventBus
 from persistence.facade import AsyncPersistenceLayer
-from persistence.retry import RetryPolicy
+from persistence.retry import RetryPolicy, retry_with_backoff
 from persistence.settings import PersistenceSettings
 
 __all__ = [
@@ -29,5 +29,6 @@ __all__ = [
     "NullEventBus",
     "PersistenceSettings",
     "RetryPolicy",
+    "retry_with_backoff",
     "tortoise_app",
 ]

@@ -29,8 +29,9 @@ class AuditFinding:
 
     Attributes:
         kind: Which invariant (``"orphan_item"``, ``"ledger_mismatch"``,
-            ``"container_over_capacity"``, ``"stats_out_of_bounds"``, ``"corrupt_row"``,
-            ``"duplicate_item"``).
+            ``"container_over_capacity"``, ``"container_over_weight"``,
+            ``"stats_out_of_bounds"``, ``"corrupt_row"``, ``"duplicate_item"``,
+            ``"placeholder_prototype"``).
         key: The row it is about (an item id, a container or player id).
         detail: What is wrong, in words.
     """
@@ -111,6 +112,20 @@ SELECT c.container_id, c.capacity_slots, count(i.item_instance_id) AS held
 HAVING count(i.item_instance_id) > c.capacity_slots
  ORDER BY c.container_id
 """
+_OVER_WEIGHT: Final = """
+SELECT c.container_id, c.weight_limit, sum(i.quantity::bigint * p.weight) AS weight
+  FROM containers c
+  JOIN item_instances i ON i.owner_type = 'container' AND i.owner_id = c.container_id::text
+  JOIN item_prototypes p ON p.prototype_id = i.prototype_id
+ WHERE c.weight_limit IS NOT NULL
+ GROUP BY c.container_id, c.weight_limit
+HAVING sum(i.quantity::bigint * p.weight) > c.weight_limit
+ ORDER BY c.container_id
+"""
+_PLACEHOLDERS: Final = """
+SELECT prototype_id FROM item_prototypes WHERE metadata @> '{"placeholder": true}'
+ ORDER BY prototype_id
+"""
 _STATS: Final = "SELECT player_id, stats::text AS stats FROM players ORDER BY player_id"
 
 
@@ -164,6 +179,23 @@ async def run_audit(db: Database, *, health_floor: int) -> AuditReport:
                     "container_over_capacity",
                     str(row["container_id"]),
                     f"holds {row['held']} items in {row['capacity_slots']} slots",
+                )
+            )
+        for row in await rows(_OVER_WEIGHT):
+            findings.append(
+                AuditFinding(
+                    "container_over_weight",
+                    str(row["container_id"]),
+                    f"holds weight {row['weight']} of {row['weight_limit']}",
+                )
+            )
+        for row in await rows(_PLACEHOLDERS):
+            findings.append(
+                AuditFinding(
+                    "placeholder_prototype",
+                    row["prototype_id"],
+                    "created by migration 5 for existing items; seed the world's "
+                    "item_prototypes.json (or save_prototypes) to give it a name and weight",
                 )
             )
         for row in await rows(_bounds_sql(health_floor)):

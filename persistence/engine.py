@@ -28,6 +28,7 @@ use (:meth:`MudTransaction.adopt`).
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from functools import partial
 from typing import TYPE_CHECKING, Any, Final, cast
@@ -88,13 +89,20 @@ class BoundedWaitPool(Pool):  # type: ignore[misc]  # asyncpg ships no type hint
         return super().acquire(timeout=wait)
 
     async def _acquire(self, timeout: float | None) -> Any:  # noqa: ASYNC109 - asyncpg API
+        if timeout is None:
+            return await super()._acquire(None)
         try:
-            return await super()._acquire(timeout)
+            # asyncio.timeout cancels this task at the deadline; asyncpg's own wait_for would
+            # run the acquire in a task of its own, an event-loop turn on every call.
+            async with asyncio.timeout(timeout):
+                proxy = await super()._acquire(None)
         except TimeoutError as exc:
             raise PoolExhaustedError(
                 f"no database connection became free within {timeout} s "
                 f"(pool max size {self._maxsize}); raise MUD_POOL_MAX_SIZE or shorten transactions"
             ) from exc
+        proxy._holder._timeout = timeout  # what release() falls back to, as asyncpg records it
+        return proxy
 
     async def release(
         self,
@@ -106,15 +114,14 @@ class BoundedWaitPool(Pool):  # type: ignore[misc]  # asyncpg ships no type hint
 
         asyncpg shields every release in a task of its own, an event-loop turn per call. With
         the layer's reset (nothing to reset), a connection outside a transaction and not being
-        cancelled is released without suspending at all, so there is nothing to shield. While
-        other callers wait for a connection asyncpg's own path is kept: its turn of the loop
-        lets the caller it wakes take the connection before this task asks for one again.
+        cancelled is released without suspending at all, so there is nothing to shield. When
+        other callers wait, one turn of the loop lets the one it wakes take the connection
+        before this task can ask for one again.
         """
         con = getattr(connection, "_con", None)
         holder = getattr(connection, "_holder", None)
         if (
             self._reset is _keep_session
-            and not self._queue._getters  # callers waiting: asyncpg's path lets them go first
             and con is not None
             and holder is not None
             and holder._pool is self
@@ -127,8 +134,13 @@ class BoundedWaitPool(Pool):  # type: ignore[misc]  # asyncpg ships no type hint
             and holder._generation == self._generation
         ):
             self._check_init()
+            waiting = bool(self._queue._getters)
             con._on_release()
             await holder.release(timeout if timeout is not None else holder._timeout)
+            if waiting:
+                # The caller this release woke takes the connection before this task can ask
+                # for one again (asyncpg's shielded release gave it that turn, too).
+                await asyncio.sleep(0)
             return
         await super().release(connection, timeout=timeout)
 

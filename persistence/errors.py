@@ -28,6 +28,7 @@ __all__ = [
     "NoExitError",
     "NotFoundError",
     "PlayerDeletedError",
+    "PlayerSoftDeletedError",
     "CorruptRowError",
     "IntegrityError",
     "DuplicateError",
@@ -39,6 +40,8 @@ __all__ = [
     "ItemNotOwnedError",
     "ContainerFullError",
     "ContainerLockedError",
+    "ContainerOverweightError",
+    "RoomInUseError",
     "OperationReusedError",
     "DatabaseUnavailableError",
     "PoolExhaustedError",
@@ -140,6 +143,20 @@ class PlayerDeletedError(NotFoundError):
         )
 
 
+class PlayerSoftDeletedError(NotFoundError):
+    """Raised by a delta, save or move of a soft-deleted character; nothing was written.
+
+    The row is still there (``is_deleted``): ``restore_player`` brings the character back.
+    """
+
+    def __init__(self, player_id: object) -> None:
+        super().__init__("player", player_id)
+        self.args = (
+            f"player {player_id} is soft-deleted; nothing was written "
+            "(restore_player() brings it back)",
+        )
+
+
 class CorruptRowError(PersistenceError):
     """Raised when a stored row breaks the schema (e.g. a stats document a tool wrote by hand).
 
@@ -225,6 +242,44 @@ class ItemNotOwnedError(ConflictError):
 
 class ContainerFullError(ConflictError):
     """Raised when a container has no free slot for the items; nothing moved."""
+
+
+class ContainerOverweightError(ConflictError):
+    """Raised when items would take a container past its ``weight_limit``; nothing moved.
+
+    Weights are the items' prototypes' ``weight`` times their ``quantity``.
+
+    Attributes:
+        container_id: The container.
+        weight_limit: Its limit.
+        weight: What it holds now.
+        incoming: What would have been added.
+    """
+
+    def __init__(self, container_id: object, weight_limit: int, weight: int, incoming: int) -> None:
+        super().__init__(
+            f"container {container_id} holds weight {weight} of {weight_limit}; "
+            f"{incoming} more does not fit"
+        )
+        self.container_id = container_id
+        self.weight_limit = weight_limit
+        self.weight = weight
+        self.incoming = incoming
+
+
+class RoomInUseError(ConflictError):
+    """Raised by ``delete_room`` while something is in the room or leads to it; nothing deleted.
+
+    Attributes:
+        room_id: The room.
+        holders: What keeps it: ``"3 players"``, ``"1 containers"``, ``"2 items"``, and the
+            rooms whose exits lead to it (``"exit of room_x"``).
+    """
+
+    def __init__(self, room_id: str, holders: tuple[str, ...]) -> None:
+        super().__init__(f"room {room_id} is in use ({', '.join(holders)}); nothing was deleted")
+        self.room_id = room_id
+        self.holders = holders
 
 
 class ContainerLockedError(ConflictError):

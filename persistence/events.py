@@ -38,11 +38,15 @@ __all__ = [
     "PlayerHPUpdated",
     "PlayerLeveledUp",
     "PlayerMoved",
+    "PlayerRestored",
     "PlayerRoomFixed",
     "PlayerRowCorrupt",
     "PlayerSaved",
+    "PlayerSoftDeleted",
     "PlayerStatUpdated",
     "PlayerXPAwarded",
+    "RoomDeleted",
+    "RoomsSaved",
 ]
 
 log = logging.getLogger(__name__)
@@ -83,6 +87,34 @@ class PlayerDeleted(Event):
     """A player row was deleted."""
 
     player_id: UUID
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PlayerSoftDeleted(Event):
+    """A character was soft-deleted: its row and items stay, its name is free."""
+
+    player_id: UUID
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PlayerRestored(Event):
+    """A soft-deleted character was brought back."""
+
+    player_id: UUID
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RoomsSaved(Event):
+    """Rooms were inserted or updated (``save_room`` / ``save_rooms``)."""
+
+    room_ids: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RoomDeleted(Event):
+    """A room was deleted (``delete_room``)."""
+
+    room_id: str
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -29,7 +29,7 @@ from persistence.errors import ConfigurationError, SchemaMismatchError, guard
 from persistence.events import EventBus, NullEventBus
 from persistence.metrics import LayerMetrics, MetricsSnapshot
 from persistence.models.container import Container
-from persistence.models.item import ItemInstance
+from persistence.models.item import ItemInstance, ItemPrototype
 from persistence.models.player import Player
 from persistence.models.profession import Profession
 from persistence.models.room import Room
@@ -299,9 +299,25 @@ class AsyncPersistenceLayer:
         """See :meth:`PlayerRepository.delete_player`."""
         return await self.players.delete_player(player_id)
 
-    async def list_players(self) -> list[Player]:
+    async def list_players(self, *, include_deleted: bool = False) -> list[Player]:
         """See :meth:`PlayerRepository.list_players`."""
-        return await self.players.list_players()
+        return await self.players.list_players(include_deleted=include_deleted)
+
+    async def get_players_by_user_id(self, user_id: uuid.UUID | str) -> list[Player]:
+        """See :meth:`PlayerRepository.get_players_by_user_id`."""
+        return await self.players.get_players_by_user_id(user_id)
+
+    async def get_active_players_by_user_id(self, user_id: uuid.UUID | str) -> list[Player]:
+        """See :meth:`PlayerRepository.get_active_players_by_user_id`."""
+        return await self.players.get_active_players_by_user_id(user_id)
+
+    async def soft_delete_player(self, player_id: uuid.UUID | str) -> bool:
+        """See :meth:`PlayerRepository.soft_delete_player`."""
+        return await self.players.soft_delete_player(player_id)
+
+    async def restore_player(self, player_id: uuid.UUID | str) -> Player:
+        """See :meth:`PlayerRepository.restore_player`."""
+        return await self.players.restore_player(player_id)
 
     async def get_players_in_room(self, room_id: str) -> list[Player]:
         """See :meth:`PlayerRepository.get_players_in_room`."""
@@ -332,6 +348,18 @@ class AsyncPersistenceLayer:
     async def read_scene(self, room_id: str) -> RoomScene:
         """See :meth:`RoomRepository.read_scene`."""
         return await self.rooms.read_scene(room_id)
+
+    async def save_room(self, room: Room | dict[str, Any]) -> None:
+        """See :meth:`RoomRepository.save_room`."""
+        await self.rooms.save_room(room)
+
+    async def save_rooms(self, rooms: Sequence[Room | dict[str, Any]]) -> int:
+        """See :meth:`RoomRepository.save_rooms`."""
+        return await self.rooms.save_rooms(rooms)
+
+    async def delete_room(self, room_id: str) -> bool:
+        """See :meth:`RoomRepository.delete_room`."""
+        return await self.rooms.delete_room(room_id)
 
     def get_room_by_id(self, room_id: str) -> Room | None:
         """See :meth:`RoomRepository.get_room_by_id` (memory only)."""
@@ -485,6 +513,14 @@ class AsyncPersistenceLayer:
     ) -> ItemInstance:
         """See :meth:`ItemRepository.ensure_item_instance`."""
         return await self.items.ensure_item_instance(item_instance_id, prototype_id, **options)
+
+    async def get_prototype(self, prototype_id: str) -> ItemPrototype | None:
+        """See :meth:`ItemRepository.get_prototype`."""
+        return await self.items.get_prototype(prototype_id)
+
+    async def list_prototypes(self) -> list[ItemPrototype]:
+        """See :meth:`ItemRepository.list_prototypes`."""
+        return await self.items.list_prototypes()
 
     async def item_instance_exists(self, item_instance_id: str) -> bool:
         """See :meth:`ItemRepository.item_instance_exists`."""

@@ -14,20 +14,23 @@ error. Any other operation is retried only when the error says it was not applie
 from __future__ import annotations
 
 import asyncio
+import functools
+import inspect
 import logging
 import random
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field, replace
-from typing import TypeVar
+from typing import Any, ParamSpec, TypeVar, overload
 
-from persistence.errors import PoolExhaustedError, translate
+from persistence.errors import ConfigurationError, PoolExhaustedError, translate
 from persistence.settings import PersistenceSettings
 
-__all__ = ["RetryPolicy"]
+__all__ = ["RetryPolicy", "retry_with_backoff"]
 
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
+P = ParamSpec("P")
 
 
 @dataclass(frozen=True)
@@ -118,3 +121,62 @@ class RetryPolicy:
                 return await operation()
             except Exception as exc:
                 error = exc
+
+
+AsyncFunction = Callable[P, Coroutine[Any, Any, T]]
+
+
+@overload
+def retry_with_backoff(function: Callable[P, Coroutine[Any, Any, T]], /) -> AsyncFunction[P, T]: ...
+
+
+@overload
+def retry_with_backoff(
+    function: None = None,
+    /,
+    *,
+    policy: RetryPolicy | None = None,
+    settings: PersistenceSettings | None = None,
+) -> Callable[[Callable[P, Coroutine[Any, Any, T]]], AsyncFunction[P, T]]: ...
+
+
+def retry_with_backoff(
+    function: Callable[P, Coroutine[Any, Any, T]] | None = None,
+    /,
+    *,
+    policy: RetryPolicy | None = None,
+    settings: PersistenceSettings | None = None,
+) -> AsyncFunction[P, T] | Callable[[Callable[P, Coroutine[Any, Any, T]]], AsyncFunction[P, T]]:
+    """Retry a game's own async function the way the layer retries its calls.
+
+    Another attempt is made only for a transient database failure (connection lost, server
+    shutting down, serialization failure, deadlock), decided from the exception chain and
+    the SQLSTATE, never from message text; a pool wait is not retried. Between attempts the
+    backoff is exponential with full jitter; each retry is logged at WARNING. The last
+    error is re-raised unchanged.
+
+    Use it only for work the caller knows is idempotent: a failure can come after the
+    database applied the work (the connection died before the reply), and the function then
+    runs again. Reads and upserts of the same values are; "add 10 gold" is not (give it an
+    op_id, or use the layer's atomic calls, which do).
+
+    Use as ``@retry_with_backoff`` or ``@retry_with_backoff(policy=RetryPolicy(...))``;
+    without a policy the ``MUD_RETRY_*`` settings (or ``settings``) give it.
+
+    Raises:
+        ConfigurationError: The decorated object is not an ``async def`` function.
+    """
+    chosen = policy
+
+    def decorate(fn: Callable[P, Coroutine[Any, Any, T]]) -> AsyncFunction[P, T]:
+        if not inspect.iscoroutinefunction(fn):
+            raise ConfigurationError(f"retry_with_backoff decorates async functions, not {fn!r}")
+        rules = chosen or RetryPolicy.from_settings(settings or PersistenceSettings())
+
+        @functools.wraps(fn)
+        async def retried(*args: P.args, **kwargs: P.kwargs) -> T:
+            return await rules.run(lambda: fn(*args, **kwargs), idempotent=True)
+
+        return retried
+
+    return decorate if function is None else decorate(function)

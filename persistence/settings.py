@@ -46,6 +46,13 @@ class PersistenceSettings(BaseSettings):
     """Lowest current_health; set e.g. -10 for a "mortally wounded" state below zero."""
     fallback_room_id: str = Field(default=DEFAULT_FALLBACK_ROOM_ID, min_length=1)
     """Where validate_and_fix_player_room moves a player whose room does not exist."""
+    instance_room_prefixes: tuple[str, ...] = ("instance_",)
+    """Room ids starting with one of these are instances made at run time (JSON list in the
+    environment, e.g. ``MUD_INSTANCE_ROOM_PREFIXES='["instance_", "tutorial_"]'``): a player
+    standing in one is never "fixed" although the room is not in the room cache."""
+    validate_rooms_on_read: bool = False
+    """Run ``validate_and_fix_player_room`` on every player a read returns, as the upstream
+    system did (off: a game calls it where it wants it, e.g. at login)."""
     xp_per_level: int = Field(default=100, ge=1)
     """Level curve: ``level = experience_points // xp_per_level + 1``."""
     level_thresholds: tuple[int, ...] = ()
@@ -73,6 +80,8 @@ class PersistenceSettings(BaseSettings):
             t < 0 for t in self.level_thresholds
         ):
             raise ValueError("level_thresholds must be non-negative and ascending")
+        if any(not prefix for prefix in self.instance_room_prefixes):
+            raise ValueError("instance_room_prefixes must not contain an empty prefix")
         if self.retry_base_delay > self.retry_max_delay:
             raise ValueError("retry_base_delay must not exceed retry_max_delay")
         return self

@@ -1,6 +1,7 @@
-"""Load world data (rooms and professions) from JSON files into the database.
+"""Load world data (rooms, professions, item prototypes) from JSON files into the database.
 
-A world folder holds ``rooms.json`` and ``professions.json``, each a JSON list. Loading is an
+A world folder holds ``rooms.json``, ``professions.json`` and ``item_prototypes.json``, each
+a JSON list (a missing file is an empty list). Loading is an
 upsert (``bulk_create(on_conflict=...)``) in one transaction: running it twice changes
 nothing, and a bad file changes nothing.
 A small sample world ships with the package (:func:`sample_world_path`).
@@ -19,8 +20,17 @@ from persistence.db import Database
 from persistence.errors import ValidationError, guard
 from persistence.models.profession import Profession
 from persistence.models.room import Room
+from persistence.repositories.item import PrototypeSpec, upsert_prototypes
 
-__all__ = ["ProfessionSpec", "RoomSpec", "WorldLoadResult", "load_world", "sample_world_path"]
+__all__ = [
+    "ProfessionSpec",
+    "PrototypeSpec",
+    "RoomSpec",
+    "WorldLoadResult",
+    "load_world",
+    "read_world",
+    "sample_world_path",
+]
 
 
 class RoomSpec(BaseModel):
@@ -58,10 +68,12 @@ class WorldLoadResult:
 
     rooms: int
     professions: int
+    prototypes: int = 0
 
 
 _ROOMS: Final = TypeAdapter(list[RoomSpec])
 _PROFESSIONS: Final = TypeAdapter(list[ProfessionSpec])
+_PROTOTYPES: Final = TypeAdapter(list[PrototypeSpec])
 
 
 def sample_world_path() -> Path:
@@ -78,7 +90,9 @@ def _read(path: Path, adapter: TypeAdapter[Any]) -> Any:
         raise ValidationError(f"{path}: {exc}") from exc
 
 
-def read_world(folder: Path) -> tuple[list[RoomSpec], list[ProfessionSpec]]:
+def read_world(
+    folder: Path,
+) -> tuple[list[RoomSpec], list[ProfessionSpec], list[PrototypeSpec]]:
     """Parse and check a world folder without touching the database.
 
     Raises:
@@ -88,6 +102,10 @@ def read_world(folder: Path) -> tuple[list[RoomSpec], list[ProfessionSpec]]:
         raise ValidationError(f"world folder {folder} does not exist")
     rooms: list[RoomSpec] = _read(folder / "rooms.json", _ROOMS)
     professions: list[ProfessionSpec] = _read(folder / "professions.json", _PROFESSIONS)
+    raw_prototypes: list[PrototypeSpec] = _read(folder / "item_prototypes.json", _PROTOTYPES)
+    prototypes = [PrototypeSpec.parse(p) for p in raw_prototypes]  # the cross-field rules
+    if len({p.prototype_id for p in prototypes}) != len(prototypes):
+        raise ValidationError(f"{folder}/item_prototypes.json repeats a prototype_id")
     room_ids = [r.room_id for r in rooms]
     if len(set(room_ids)) != len(room_ids):
         raise ValidationError(f"{folder}/rooms.json repeats a room_id")
@@ -100,17 +118,17 @@ def read_world(folder: Path) -> tuple[list[RoomSpec], list[ProfessionSpec]]:
                 raise ValidationError(
                     f"room {room.room_id}: exit {direction!r} leads to unknown room {target!r}"
                 )
-    return rooms, professions
+    return rooms, professions, prototypes
 
 
 async def load_world(db: Database, folder: Path | None = None) -> WorldLoadResult:
-    """Upsert a world folder's rooms and professions in one transaction.
+    """Upsert a world folder's rooms, professions and item prototypes in one transaction.
 
     Args:
         db: A started database.
         folder: The world folder; the sample world when ``None``.
     """
-    rooms, professions = read_world(folder or sample_world_path())
+    rooms, professions, prototypes = read_world(folder or sample_world_path())
     room_fields = [f for f in RoomSpec.model_fields if f != "room_id"]
     profession_fields = [f for f in ProfessionSpec.model_fields if f != "id"]
     async with db.transaction() as client, guard():
@@ -128,4 +146,8 @@ async def load_world(db: Database, folder: Path | None = None) -> WorldLoadResul
                 update_fields=profession_fields,
                 using_db=client,
             )
-    return WorldLoadResult(rooms=len(rooms), professions=len(professions))
+        if prototypes:
+            await upsert_prototypes(db, prototypes)  # a savepoint in this transaction
+    return WorldLoadResult(
+        rooms=len(rooms), professions=len(professions), prototypes=len(prototypes)
+    )

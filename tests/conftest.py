@@ -22,6 +22,7 @@ from persistence.testing.database import (
     make_settings,
 )
 from persistence.testing.factories import RecordingEventBus as RecordingBus
+from tests.factories import TEST_PROTOTYPES
 
 __all__ = [
     "TABLES",
@@ -58,8 +59,12 @@ def bus(mud_event_bus: RecordingBus) -> RecordingBus:
     return mud_event_bus
 
 
-@pytest.fixture
-def layer(mud_layer: AsyncPersistenceLayer) -> AsyncPersistenceLayer:
+@pytest_asyncio.fixture(loop_scope="session")
+async def layer(mud_layer: AsyncPersistenceLayer) -> AsyncPersistenceLayer:
+    """The plugin's layer, with the item prototypes the tests make items of."""
+    await mud_layer.items.save_prototypes(
+        [{"prototype_id": p, "name": p, "weight": 0} for p in TEST_PROTOTYPES]
+    )
     return mud_layer
 
 

@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
+import functools
 import uuid
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import asdict, dataclass
-from typing import Any, Final
+from typing import Any, Final, TypeVar
 
 from persistence.db import Row
-from persistence.errors import CorruptRowError, NotFoundError, PersistenceError, ValidationError
+from persistence.errors import (
+    ConstraintViolationError,
+    CorruptRowError,
+    DataError,
+    NotFoundError,
+    PersistenceError,
+    PlayerSoftDeletedError,
+    ValidationError,
+)
 from persistence.events import Event, PlayerHPUpdated, PlayerStatUpdated
 from persistence.models.stats import NUMERIC_STATS
 from persistence.operations import check_op_id, claim, record
@@ -23,6 +32,8 @@ from persistence.stats import (
 from persistence.validation import check_mapping
 
 __all__ = ["AtomicStatsRepository", "StatChange"]
+
+T = TypeVar("T")
 
 
 # The delta statements are hand-written: each locks the rows (FOR UPDATE, in player-id
@@ -59,7 +70,7 @@ WITH d AS (
     SELECT * FROM {source}
 ),
 old AS (
-    SELECT p.player_id, d.delta, v.bad,
+    SELECT p.player_id, d.delta, v.bad, p.is_deleted AS deleted,
            CASE WHEN cardinality(v.bad) = 0
                 THEN COALESCE((p.stats->>$3::text)::bigint, $4::bigint) END AS old_value,
            CASE WHEN cardinality(v.bad) = 0
@@ -82,34 +93,41 @@ upd AS (
        END
       FROM old c
      WHERE p.player_id = c.player_id
-       AND (SELECT count(*) FROM old WHERE cardinality(bad) = 0) = {expected}
+       AND (SELECT count(*) FROM old WHERE cardinality(bad) = 0 AND NOT deleted) = {expected}
     RETURNING p.player_id, c.old_value, c.new_value, c.delta,
               (p.stats->>'max_health')::bigint AS max_health,
               (p.stats->>'current_health')::bigint AS current_health
 )
 SELECT player_id, old_value, new_value, delta, max_health, current_health, true AS applied,
-       NULL::text[] AS bad
+       NULL::text[] AS bad, false AS deleted
   FROM upd
 UNION ALL
-SELECT player_id, NULL, NULL, NULL, NULL, NULL, false, bad FROM old
+SELECT player_id, NULL, NULL, NULL, NULL, NULL, false, bad, deleted FROM old
  WHERE NOT EXISTS (SELECT 1 FROM upd)
 """
 
-# $1 uuid[] ids, $2 bigint[] deltas, $3 field, $4 default, $5 minimum, $6 maximum,
-# $7 cap_key, $8 dependent. Applies only if every id exists and every row is sound (all or
-# nothing); otherwise the rows found come back unapplied, each with its bad keys.
-APPLY_STAT_DELTAS_SQL: Final = _DELTA_SQL.format(
-    source="unnest($1::uuid[], $2::bigint[]) AS d(player_id, delta)",
-    bad_keys=_BAD_KEYS,
-    expected="cardinality($1::uuid[])",
-)
+# The statements run without the per-row check of _BAD_KEYS first (it costs a third of the
+# statement's server time, held under the row lock): a sound row is applied as is, and a
+# corrupt one makes the cast or jsonb_set fail, or breaks a CHECK. Only then the checked
+# statement runs, and names the corrupt row (see _with_diagnosis).
+_NO_CHECK: Final = "CROSS JOIN LATERAL (SELECT ARRAY[]::text[] AS bad) v"
 
-# The same for one player (a cheaper plan: no unnest). $1 uuid id, $2 bigint delta.
-APPLY_STAT_DELTA_SQL: Final = _DELTA_SQL.format(
-    source="(VALUES ($1::uuid, $2::bigint)) AS d(player_id, delta)",
-    bad_keys=_BAD_KEYS,
-    expected="1",
-)
+# $1 uuid[] ids, $2 bigint[] deltas, $3 field, $4 default, $5 minimum, $6 maximum,
+# $7 cap_key, $8 dependent. Applies only if every id exists, is not soft-deleted and every row
+# is sound (all or nothing); otherwise the rows found come back unapplied, each with its bad
+# keys and whether it is soft-deleted.
+_MANY: Final = {
+    "source": "unnest($1::uuid[], $2::bigint[]) AS d(player_id, delta)",
+    "expected": "cardinality($1::uuid[])",
+}
+# One player: a cheaper plan, no unnest. $1 uuid id, $2 bigint delta.
+_ONE: Final = {"source": "(VALUES ($1::uuid, $2::bigint)) AS d(player_id, delta)", "expected": "1"}
+
+APPLY_STAT_DELTAS_SQL: Final = _DELTA_SQL.format(bad_keys=_NO_CHECK, **_MANY)
+APPLY_STAT_DELTA_SQL: Final = _DELTA_SQL.format(bad_keys=_NO_CHECK, **_ONE)
+CHECKED_STAT_DELTAS_SQL: Final = _DELTA_SQL.format(bad_keys=_BAD_KEYS, **_MANY)
+""":data:`APPLY_STAT_DELTAS_SQL` that also reports each row's corrupt keys."""
+CHECKED_STAT_DELTA_SQL: Final = _DELTA_SQL.format(bad_keys=_BAD_KEYS, **_ONE)
 
 
 def _without_dependent(sql: str) -> str:
@@ -127,6 +145,16 @@ APPLY_STAT_DELTAS_PLAIN_SQL: Final = _without_dependent(APPLY_STAT_DELTAS_SQL)
 """:data:`APPLY_STAT_DELTAS_SQL` for a field without a dependent key ($8 is unused)."""
 APPLY_STAT_DELTA_PLAIN_SQL: Final = _without_dependent(APPLY_STAT_DELTA_SQL)
 """:data:`APPLY_STAT_DELTA_SQL` for a field without a dependent key ($8 is unused)."""
+CHECKED_STAT_DELTAS_PLAIN_SQL: Final = _without_dependent(CHECKED_STAT_DELTAS_SQL)
+CHECKED_STAT_DELTA_PLAIN_SQL: Final = _without_dependent(CHECKED_STAT_DELTA_SQL)
+
+_CHECKED: Final = {
+    APPLY_STAT_DELTAS_SQL: CHECKED_STAT_DELTAS_SQL,
+    APPLY_STAT_DELTA_SQL: CHECKED_STAT_DELTA_SQL,
+    APPLY_STAT_DELTAS_PLAIN_SQL: CHECKED_STAT_DELTAS_PLAIN_SQL,
+    APPLY_STAT_DELTA_PLAIN_SQL: CHECKED_STAT_DELTA_PLAIN_SQL,
+}
+"""Each fast statement's checked twin."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -191,7 +219,10 @@ class AtomicStatsRepository(BaseRepository):
         sql, args = self._delta_statement(field_name, ids, values)
         if key is None:
             # Not idempotent: retried only when the statement certainly was not applied.
-            changes = _changes(field_name, ids, await self._statement(sql, args, idempotent=False))
+            rows = await _with_diagnosis(
+                lambda checked: self._statement(checked, args, idempotent=False), sql
+            )
+            changes = _changes(field_name, ids, rows)
         else:
             # Everything that changes the outcome or its events: a repeat must match it all.
             request = {
@@ -201,15 +232,22 @@ class AtomicStatsRepository(BaseRepository):
                 "reason": reason,
             }
 
-            async def attempt(client: Client) -> tuple[dict[uuid.UUID, StatChange], bool]:
+            async def attempt(
+                client: Client, statement: str
+            ) -> tuple[dict[uuid.UUID, StatChange], bool]:
                 replay = await claim(self._db, client, key, "stat_delta", request)
                 if replay is not None:
                     return _changes_from_json(replay), True
-                found = _changes(field_name, ids, await self._fetch(client, sql, args))
+                found = _changes(field_name, ids, await self._fetch(client, statement, args))
                 await record(client, key, _changes_to_json(found))
                 return found, False
 
-            changes, replayed = await self._atomic(attempt, idempotent=True)
+            changes, replayed = await _with_diagnosis(
+                lambda statement: self._atomic(
+                    functools.partial(attempt, statement=statement), idempotent=True
+                ),
+                sql,
+            )
             if replayed:
                 return changes
         if self._listening:
@@ -235,7 +273,9 @@ class AtomicStatsRepository(BaseRepository):
         if not ids:
             return {}
         sql, args = self._delta_statement(field_name, ids, values)
-        rows = await self._statement(sql, args, idempotent=False)
+        rows = await _with_diagnosis(
+            lambda checked: self._statement(checked, args, idempotent=False), sql
+        )
         if not rows or not rows[0]["applied"]:
             raise _not_applied(ids, rows)
         return {r["player_id"]: r["new_value"] for r in rows}
@@ -262,6 +302,20 @@ class AtomicStatsRepository(BaseRepository):
         return sql, args
 
 
+async def _with_diagnosis(run: Callable[[str], Awaitable[T]], sql: str) -> T:
+    """Run the fast delta statement; if a row made it fail, run its checked twin.
+
+    A corrupt stats document (written outside the layer) makes the fast statement fail with
+    a DataError or a CHECK violation, and nothing was applied. The checked statement then
+    names the corrupt row (``CorruptRowError``, nothing applied), or applies the delta when
+    the failure had another cause that is gone, or fails the same way again.
+    """
+    try:
+        return await run(sql)
+    except (DataError, ConstraintViolationError):
+        return await run(_CHECKED[sql])
+
+
 def _checked_deltas(deltas: object) -> tuple[list[uuid.UUID], list[int]]:
     """Ids and deltas of a ``{player_id: delta}`` mapping, checked before any SQL."""
     ids: list[uuid.UUID] = []
@@ -284,7 +338,10 @@ def _checked_deltas(deltas: object) -> tuple[list[uuid.UUID], list[int]]:
 
 
 def _not_applied(ids: list[uuid.UUID], rows: list[Row]) -> PersistenceError:
-    """Why a delta statement applied nothing: a corrupt row (named), or missing players."""
+    """Why a delta statement applied nothing: a soft-deleted or corrupt row, or missing ones."""
+    for row in rows:
+        if row["deleted"]:
+            return PlayerSoftDeletedError(row["player_id"])
     for row in rows:
         if row["bad"]:
             return CorruptRowError(

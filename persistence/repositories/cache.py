@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from types import MappingProxyType
 
 from persistence.models.room import Room
@@ -31,6 +31,17 @@ class RoomCache(Mapping[str, Room]):
 
     def __len__(self) -> int:
         return len(self._rooms)
+
+    def apply(self, saved: Iterable[Room] = (), deleted: Iterable[str] = ()) -> None:
+        """Take rooms written and deleted by this layer (a loaded cache only; swapped at once)."""
+        if not self.loaded:
+            return  # the first load reads them all
+        rooms = dict(self._rooms)
+        for room in saved:
+            rooms[room.room_id] = room
+        for room_id in deleted:
+            rooms.pop(room_id, None)
+        self._rooms = MappingProxyType(rooms)
 
     def replace(self, rooms: Mapping[str, Room]) -> None:
         """Swap in a new set of rooms at once (readers see the old or the new, never a mix)."""

@@ -22,6 +22,7 @@ from persistence.errors import (
     DuplicateError,
     ForeignKeyError,
     NotFoundError,
+    PlayerSoftDeletedError,
     ValidationError,
     describe,
 )
@@ -34,9 +35,12 @@ from persistence.repositories.health import HealthChange
 from persistence.repositories.item import (
     INSERT_ITEMS_SQL,
     ITEM_COLUMNS,
+    PROTOTYPE_FKEY,
     ItemSpec,
     Owner,
+    Reserved,
     items_from_rows,
+    prototype_weights,
 )
 from persistence.validation import check_json, check_sequence
 
@@ -47,6 +51,7 @@ __all__ = [
     "ContentsPolicy",
     "check_duration",
     "check_same_container",
+    "check_weight_limit",
     "check_metadata",
 ]
 
@@ -92,6 +97,15 @@ _LEDGER: Final = """
 INSERT INTO item_movements (item_instance_id, from_owner_type, from_owner_id,
                             to_owner_type, to_owner_id, reason)
 SELECT item_id, $2, $3, $4, $5, $6 FROM unnest($1::text[]) AS item_id
+"""
+# A dead player's items, locked in id order (as transfers lock), with their weights.
+_HELD: Final = """
+SELECT i.item_instance_id, i.position, i.created_at,
+       i.quantity::bigint * COALESCE(p.weight, 0) AS weight
+  FROM item_instances i LEFT JOIN item_prototypes p ON p.prototype_id = i.prototype_id
+ WHERE i.owner_type = 'player' AND i.owner_id = $1
+ ORDER BY i.item_instance_id
+   FOR UPDATE OF i
 """
 _MOVE_WITH_POSITIONS: Final = """
 UPDATE item_instances i
@@ -156,6 +170,15 @@ def check_duration(value: object, what: str) -> timedelta:
             f"{what} must be a timedelta between 0 and {MAX_DURATION.days} days, "
             f"got {describe(value)}"
         )
+    return value
+
+
+def check_weight_limit(value: object) -> int | None:
+    """A weight limit: ``None`` or a positive int (shared with twins)."""
+    if value is None:
+        return None
+    if type(value) is not int or not 0 < value < 2**31:
+        raise ValidationError(f"weight_limit must be a positive int or None, got {describe(value)}")
     return value
 
 
@@ -230,12 +253,7 @@ class ContainerSpec:
                 f"capacity_slots must be an int in 1..{MAX_CAPACITY_SLOTS}, "
                 f"got {describe(capacity_slots)}"
             )
-        if weight_limit is not None and (
-            not isinstance(weight_limit, int) or isinstance(weight_limit, bool) or weight_limit <= 0
-        ):
-            raise ValidationError(
-                f"weight_limit must be a positive int, got {describe(weight_limit)}"
-            )
+        limit = check_weight_limit(weight_limit)
         room = None if room_id is None else _room(room_id)
         entity = None if entity_id is None else as_uuid(entity_id, "entity_id")
         owner = None if owner_id is None else as_uuid(owner_id, "owner_id")
@@ -262,7 +280,7 @@ class ContainerSpec:
             entity_id=entity,
             lock_state=lock,
             capacity_slots=capacity_slots,
-            weight_limit=weight_limit if isinstance(weight_limit, int) else None,
+            weight_limit=limit,
             decay_at=_aware(decay_at, "decay_at"),
             allowed_roles=roles,
             metadata=dict(meta),
@@ -383,13 +401,19 @@ class ContainerRepository(BaseRepository, metrics_name="containers"):
         )
 
         async def attempt(conn: Client) -> None:
+            if specs and spec.weight_limit is not None:
+                weights = await prototype_weights(self._db, conn, specs)
+                incoming = sum(weights[s.prototype_id] * s.quantity for s in specs)
+                Reserved(0, 0, spec.weight_limit, 0).check_weight(container_id, incoming)
             await Container.create(using_db=conn, **row)
             if specs:
                 await self._fetch(conn, INSERT_ITEMS_SQL, [payload])
 
         try:
             await self._atomic(attempt, idempotent=False)
-        except ForeignKeyError as exc:  # the room does not exist (the database checks)
+        except ForeignKeyError as exc:  # the room or a prototype does not exist
+            if exc.constraint == PROTOTYPE_FKEY:
+                await prototype_weights(self._db, self._db.client(), specs)  # names it
             raise NotFoundError("room", room) from exc
         self._emit(
             ContainerCreated(
@@ -603,6 +627,7 @@ class ContainerRepository(BaseRepository, metrics_name="containers"):
         *,
         decay_after: timedelta = timedelta(hours=1),
         grace_period: timedelta = timedelta(seconds=300),
+        weight_limit: int | None = None,
         op_id: str | None = None,
     ) -> Container:
         """A player died: make a corpse in the room holding their inventory, in one transaction.
@@ -620,17 +645,20 @@ class ContainerRepository(BaseRepository, metrics_name="containers"):
                 in (read under the player's row lock).
             decay_after: How long until the corpse decays.
             grace_period: How long only its owner should loot it.
+            weight_limit: The corpse's weight limit: items fill it in slot order while they
+                fit (by slots and by weight); the rest lies on the floor.
             op_id: Idempotency key: a repeat makes no second corpse and returns the first.
 
         Raises:
             NotFoundError: No such player or room; or, for a repeat, the corpse the op made
-                was removed since.
+                was removed since. ``PlayerSoftDeletedError`` for a soft-deleted player.
             OperationReusedError: ``op_id`` was used for another request.
         """
         pid = as_uuid(player_id, "player_id")
         room = None if room_id is None else _room(room_id)
         check_duration(decay_after, "decay_after")
         check_duration(grace_period, "grace_period")
+        limit = check_weight_limit(weight_limit)
         key = check_op_id(op_id)
         request = {
             "operation": "create_corpse",
@@ -638,6 +666,7 @@ class ContainerRepository(BaseRepository, metrics_name="containers"):
             "room_id": room,
             "decay_after": decay_after.total_seconds(),
             "grace_period": grace_period.total_seconds(),
+            "weight_limit": limit,
         }
 
         async def attempt(conn: Client) -> CorpseCreated | uuid.UUID:
@@ -645,7 +674,7 @@ class ContainerRepository(BaseRepository, metrics_name="containers"):
                 replay = await claim(self._db, conn, key, "corpse", request)
                 if replay is not None:
                     return uuid.UUID(replay["container_id"])
-            made = await self._corpse_in(conn, pid, room, decay_after, grace_period)
+            made = await self._corpse_in(conn, pid, room, decay_after, grace_period, limit)
             if key is not None:
                 await record(conn, key, {"container_id": str(made.container_id)})
             return made
@@ -666,6 +695,7 @@ class ContainerRepository(BaseRepository, metrics_name="containers"):
         room_id: str | None = None,
         decay_after: timedelta = timedelta(hours=1),
         grace_period: timedelta = timedelta(seconds=300),
+        weight_limit: int | None = None,
         op_id: str | None = None,
     ) -> Container:
         """Handle a death a health change reported: the player's items go into a new corpse.
@@ -679,6 +709,7 @@ class ContainerRepository(BaseRepository, metrics_name="containers"):
             room_id: Where the corpse lies; by default the player's room in the database.
             decay_after: How long until the corpse decays.
             grace_period: How long only its owner should loot it.
+            weight_limit: The corpse's weight limit (see :meth:`create_corpse`).
             op_id: Overrides the derived idempotency key.
 
         Raises:
@@ -696,6 +727,7 @@ class ContainerRepository(BaseRepository, metrics_name="containers"):
             room_id,
             decay_after=decay_after,
             grace_period=grace_period,
+            weight_limit=weight_limit,
             op_id=op_id if op_id is not None else f"death:{death.change_id}",
         )
 
@@ -706,23 +738,21 @@ class ContainerRepository(BaseRepository, metrics_name="containers"):
         room_id: str | None,
         decay_after: timedelta,
         grace_period: timedelta,
+        weight_limit: int | None = None,
     ) -> CorpseCreated:
         player = await self._fetch(
             conn,
-            "SELECT name, current_room_id FROM players WHERE player_id = $1 FOR UPDATE",
+            "SELECT name, current_room_id, is_deleted FROM players WHERE player_id = $1 FOR UPDATE",
             [pid],
         )
         if not player:
             raise NotFoundError("player", pid)
+        if player[0]["is_deleted"]:
+            raise PlayerSoftDeletedError(pid)
         room: str = room_id if room_id is not None else player[0]["current_room_id"]
         owner_id = str(pid)
         # Lock in id order (as transfers do, so the two cannot deadlock), place by slot order.
-        held = await self._fetch(
-            conn,
-            "SELECT item_instance_id, position, created_at FROM item_instances "
-            "WHERE owner_type = 'player' AND owner_id = $1 ORDER BY item_instance_id FOR UPDATE",
-            [owner_id],
-        )
+        held = await self._fetch(conn, _HELD, [owner_id])
         held.sort(
             key=lambda r: (
                 r["position"] is None,
@@ -731,8 +761,17 @@ class ContainerRepository(BaseRepository, metrics_name="containers"):
                 r["item_instance_id"],
             )
         )
-        ids = [r["item_instance_id"] for r in held]
-        inside, spilled = ids[:MAX_CAPACITY_SLOTS], ids[MAX_CAPACITY_SLOTS:]
+        inside: list[str] = []
+        spilled: list[str] = []
+        carried = 0
+        for item in held:  # slot order: what fits (by slots and by weight) goes in
+            weight = int(item["weight"])
+            fits = weight_limit is None or carried + weight <= weight_limit
+            if len(inside) < MAX_CAPACITY_SLOTS and fits:
+                inside.append(item["item_instance_id"])
+                carried += weight
+            else:
+                spilled.append(item["item_instance_id"])
         now = datetime.now(UTC)
         corpse_id = uuid.uuid4()
         decay_at = now + decay_after
@@ -748,6 +787,7 @@ class ContainerRepository(BaseRepository, metrics_name="containers"):
             source_type="corpse",
             owner_id=pid,
             room_id=room,
+            weight_limit=weight_limit,
             decay_at=decay_at,
             metadata=metadata,
         )

@@ -8,7 +8,7 @@ from dataclasses import asdict, dataclass
 from typing import Any, Final
 
 from persistence.db import Row
-from persistence.errors import NotFoundError, ValidationError, describe
+from persistence.errors import NotFoundError, PlayerSoftDeletedError, ValidationError, describe
 from persistence.events import Event, PlayerLeveledUp, PlayerXPAwarded
 from persistence.models.player import Player
 from persistence.operations import check_op_id, claim, record
@@ -35,7 +35,7 @@ WITH d AS (
     SELECT * FROM unnest($1::uuid[], $2::bigint[]) AS d(player_id, delta)
 ),
 old AS (
-    SELECT p.player_id, p.experience_points, p.level, d.delta
+    SELECT p.player_id, p.experience_points, p.level, d.delta, p.is_deleted AS deleted
       FROM players p JOIN d ON d.player_id = p.player_id
      ORDER BY p.player_id
        FOR UPDATE OF p
@@ -51,13 +51,15 @@ upd AS (
            END
       FROM old o
      WHERE p.player_id = o.player_id
-       AND (SELECT count(*) FROM old) = cardinality($1::uuid[])
+       AND (SELECT count(*) FROM old WHERE NOT deleted) = cardinality($1::uuid[])
     RETURNING p.player_id, o.delta, o.experience_points AS old_xp,
               p.experience_points AS new_xp, o.level AS old_level, p.level AS new_level
 )
-SELECT player_id, delta, old_xp, new_xp, old_level, new_level, true AS applied FROM upd
+SELECT player_id, delta, old_xp, new_xp, old_level, new_level, true AS applied,
+       false AS deleted
+  FROM upd
 UNION ALL
-SELECT player_id, NULL, NULL, NULL, NULL, NULL, false FROM old
+SELECT player_id, NULL, NULL, NULL, NULL, NULL, false, deleted FROM old
  WHERE NOT EXISTS (SELECT 1 FROM upd)
 """
 
@@ -65,8 +67,10 @@ SELECT player_id, NULL, NULL, NULL, NULL, NULL, false FROM old
 # One player: $1 uuid id, $2 bigint delta, $3 xp_per_level, $4 bigint[] thresholds.
 APPLY_XP_DELTA_SQL: Final = """
 WITH old AS (
-    SELECT player_id, experience_points, level FROM players WHERE player_id = $1 FOR UPDATE
-)
+    SELECT player_id, experience_points, level, is_deleted FROM players
+     WHERE player_id = $1 FOR UPDATE
+),
+upd AS (
 UPDATE players p
    SET experience_points = o.experience_points + $2::bigint,
        level = CASE
@@ -76,10 +80,15 @@ UPDATE players p
                       WHERE t <= o.experience_points + $2::bigint)
        END
   FROM old o
- WHERE p.player_id = o.player_id
+ WHERE p.player_id = o.player_id AND NOT o.is_deleted
 RETURNING p.player_id, $2::bigint AS delta, o.experience_points AS old_xp,
-          p.experience_points AS new_xp, o.level AS old_level, p.level AS new_level,
-          true AS applied
+          p.experience_points AS new_xp, o.level AS old_level, p.level AS new_level
+)
+SELECT player_id, delta, old_xp, new_xp, old_level, new_level, true AS applied,
+       false AS deleted
+  FROM upd
+UNION ALL
+SELECT player_id, NULL, NULL, NULL, NULL, NULL, false, true FROM old WHERE is_deleted
 """
 
 
@@ -264,6 +273,9 @@ class ExperienceRepository(AtomicStatsRepository, metrics_name="experience"):
 
 def _xp_changes(ids: list[uuid.UUID], rows: list[Row]) -> dict[uuid.UUID, ExperienceChange]:
     if not rows or not rows[0]["applied"]:
+        for row in rows:
+            if row["deleted"]:
+                raise PlayerSoftDeletedError(row["player_id"])
         missing = missing_ids(ids, [r["player_id"] for r in rows])
         raise NotFoundError("player", ", ".join(str(m) for m in missing))
     return {

@@ -23,14 +23,16 @@ from persistence.db import Row
 from persistence.errors import (
     ContainerFullError,
     ContainerLockedError,
+    ContainerOverweightError,
     ForeignKeyError,
     ItemNotOwnedError,
     NotFoundError,
     ValidationError,
     describe,
+    guard,
 )
 from persistence.events import ItemCreated, ItemsTransferred
-from persistence.models.item import OWNER_TYPES, ItemInstance
+from persistence.models.item import OWNER_TYPES, ItemInstance, ItemPrototype
 from persistence.models.player import Player
 from persistence.operations import check_op_id, claim, record
 from persistence.repositories.base import BaseRepository, Client, as_uuid, check_text
@@ -40,9 +42,13 @@ __all__ = [
     "ENSURE_ITEMS_SQL",
     "INSERT_ITEMS_SQL",
     "ITEM_COLUMNS",
+    "PROTOTYPE_FKEY",
+    "PROTOTYPE_WEIGHTS_SQL",
     "ItemRepository",
     "ItemSpec",
     "Owner",
+    "PrototypeSpec",
+    "Reserved",
     "TransferRequest",
     "TransferResult",
     "items_from_rows",
@@ -81,22 +87,34 @@ ENSURE_ITEMS_SQL: Final = _INSERT_FROM_JSON.format(
 # The locking steps of a move are hand-written: the rows are locked in id order in one
 # statement each (select_for_update has no ORDER BY guarantee across values() and models).
 _LOCK_CONTAINERS: Final = """
-SELECT container_id, lock_state, capacity_slots, room_id FROM containers
+SELECT container_id, lock_state, capacity_slots, weight_limit, room_id FROM containers
  WHERE container_id = ANY($1::uuid[])
  ORDER BY container_id
    FOR UPDATE
 """
 # Counted in a statement of its own, after the lock is granted: in READ COMMITTED a new
 # statement sees every move into the container that committed while we waited for the lock.
+# The weight joins the prototypes only for a container with a weight limit ($2).
 _COUNT: Final = """
-SELECT count(*) AS used, COALESCE(max(position) + 1, 0) AS next_position
-  FROM item_instances WHERE owner_type = 'container' AND owner_id = $1
+SELECT count(*) AS used, COALESCE(max(i.position) + 1, 0) AS next_position,
+       CASE WHEN $2::bool THEN
+           (SELECT COALESCE(sum(w.quantity::bigint * p.weight), 0)
+              FROM item_instances w JOIN item_prototypes p ON p.prototype_id = w.prototype_id
+             WHERE w.owner_type = 'container' AND w.owner_id = $1)
+       END AS weight
+  FROM item_instances i WHERE i.owner_type = 'container' AND i.owner_id = $1
 """
 _LOCK_ITEMS: Final = """
-SELECT item_instance_id, owner_type, owner_id FROM item_instances
- WHERE item_instance_id = ANY($1::text[])
- ORDER BY item_instance_id
-   FOR UPDATE
+SELECT i.item_instance_id, i.owner_type, i.owner_id,
+       i.quantity::bigint * COALESCE(p.weight, 0) AS weight
+  FROM item_instances i LEFT JOIN item_prototypes p ON p.prototype_id = i.prototype_id
+ WHERE i.item_instance_id = ANY($1::text[])
+ ORDER BY i.item_instance_id
+   FOR UPDATE OF i
+"""
+# The weights of prototypes, for items about to be created (a missing one is not returned).
+PROTOTYPE_WEIGHTS_SQL: Final = """
+SELECT prototype_id, weight FROM item_prototypes WHERE prototype_id = ANY($1::text[])
 """
 # Hand-written: every item gets its own position in one UPDATE (unnest), returning the rows.
 _MOVE: Final = f"""
@@ -205,6 +223,64 @@ class ItemSpec(BaseModel):
         return data
 
 
+PROTOTYPE_FKEY: Final = "item_instances_prototype_fkey"
+"""The foreign key from an item to its prototype (its violation names a missing prototype)."""
+
+
+class PrototypeSpec(BaseModel):
+    """One item prototype, as ``item_prototypes.json`` or ``save_prototypes`` gives it."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    prototype_id: StrictStr = Field(min_length=1, max_length=120, pattern=r"^[A-Za-z0-9_.:-]+$")
+    name: StrictStr = Field(min_length=1, max_length=255)
+    weight: StrictInt = Field(default=0, ge=0, lt=2**31)
+    stackable: bool = False
+    max_stack: StrictInt = Field(default=1, ge=1, lt=2**31)
+    metadata: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("name")
+    @classmethod
+    def _storable_name(cls, value: str) -> str:
+        if "\x00" in value or not _encodes(value) or not value.strip():
+            raise ValueError("the name must be non-blank valid Unicode without NUL characters")
+        return value
+
+    @classmethod
+    def parse(cls, value: object) -> PrototypeSpec:
+        """A ``PrototypeSpec`` from itself, an ``ItemPrototype`` or a mapping."""
+        if isinstance(value, PrototypeSpec):
+            return value
+        if isinstance(value, ItemPrototype):
+            value = {name: getattr(value, name) for name in cls.model_fields}
+        if isinstance(value, dict) and "metadata" in value:
+            check_json(value["metadata"], "prototype metadata")
+        try:
+            spec = cls.model_validate(value)
+        except PydanticValidationError as exc:
+            raise ValidationError(f"invalid item prototype: {exc}") from exc
+        if spec.max_stack > 1 and not spec.stackable:
+            raise ValidationError(
+                f"prototype {spec.prototype_id}: max_stack {spec.max_stack} needs stackable"
+            )
+        return spec
+
+
+class Reserved(NamedTuple):
+    """A container locked for a change of its contents: what it holds and may hold."""
+
+    used: int
+    next_position: int
+    weight_limit: int | None
+    weight: int
+
+    def check_weight(self, container_id: object, incoming: int) -> None:
+        """Raise ``ContainerOverweightError`` when ``incoming`` more would pass the limit."""
+        limit = self.weight_limit
+        if limit is not None and incoming and self.weight + incoming > limit:
+            raise ContainerOverweightError(container_id, limit, self.weight, incoming)
+
+
 @dataclass(frozen=True, slots=True)
 class TransferResult:
     """The outcome of a move.
@@ -298,6 +374,29 @@ class TransferRequest:
         }
 
 
+async def upsert_prototypes(db: Any, specs: Sequence[PrototypeSpec]) -> None:
+    """Upsert prototypes in one statement (``bulk_create(on_conflict=...)``), one transaction."""
+    fields = [f for f in PrototypeSpec.model_fields if f != "prototype_id"]
+    async with db.transaction() as client, guard():
+        await ItemPrototype.bulk_create(
+            [ItemPrototype(**spec.model_dump()) for spec in specs],
+            on_conflict=["prototype_id"],
+            update_fields=fields,
+            using_db=client,
+        )
+
+
+async def prototype_weights(db: Any, conn: Client, specs: Sequence[ItemSpec]) -> dict[str, int]:
+    """The weight of each prototype the new items name; ``NotFoundError`` for a missing one."""
+    wanted = sorted({s.prototype_id for s in specs})
+    rows = await db.fetch(conn, PROTOTYPE_WEIGHTS_SQL, [wanted])
+    weights = {r["prototype_id"]: int(r["weight"]) for r in rows}
+    missing = [p for p in wanted if p not in weights]
+    if missing:
+        raise NotFoundError("item prototype", ", ".join(missing))
+    return weights
+
+
 class ItemRepository(BaseRepository, metrics_name="items"):
     """Item instances: create, ensure, read, move."""
 
@@ -366,21 +465,29 @@ class ItemRepository(BaseRepository, metrics_name="items"):
             payload = json.dumps([s.row(owner, s.position) for s in specs])
             try:
                 rows = await self._statement(sql, [payload], idempotent=False)
-            except ForeignKeyError as exc:  # the owner does not exist (the database checks)
-                raise NotFoundError(owner.owner_type, owner.owner_id) from exc
+            except ForeignKeyError as exc:  # the owner or a prototype does not exist
+                raise await self._missing(exc, specs, owner) from exc
         else:
 
             async def insert(conn: Client) -> list[Row]:
-                _, next_position = await self._reserve(conn, owner, len(specs), check_lock=False)
+                reserved = await self._reserve(conn, owner, len(specs), check_lock=False)
+                if reserved.weight_limit is not None:
+                    weights = await prototype_weights(self._db, conn, specs)
+                    incoming = sum(weights[s.prototype_id] * s.quantity for s in specs)
+                    reserved.check_weight(owner.owner_id, incoming)
+                first = reserved.next_position
                 payload = json.dumps(
                     [
-                        s.row(owner, s.position if s.position is not None else next_position + i)
+                        s.row(owner, s.position if s.position is not None else first + i)
                         for i, s in enumerate(specs)
                     ]
                 )
                 return await self._fetch(conn, sql, [payload])
 
-            rows = await self._atomic(insert, idempotent=False)
+            try:
+                rows = await self._atomic(insert, idempotent=False)
+            except ForeignKeyError as exc:
+                raise await self._missing(exc, specs, owner) from exc
         items = items_from_rows(rows)
         self._emit(
             *(
@@ -394,10 +501,29 @@ class ItemRepository(BaseRepository, metrics_name="items"):
         )
         return items
 
+    async def _missing(
+        self, exc: ForeignKeyError, specs: Sequence[ItemSpec], owner: Owner
+    ) -> NotFoundError:
+        """What a refused insert named that does not exist: a prototype, or the owner."""
+        if exc.constraint != PROTOTYPE_FKEY:
+            return NotFoundError(owner.owner_type, owner.owner_id)
+        wanted = sorted({s.prototype_id for s in specs})
+        known: set[str] = {
+            str(found)
+            for found in await ItemPrototype.filter(prototype_id__in=wanted)
+            .using_db(self._db.client())
+            .values_list("prototype_id", flat=True)
+        }
+        return NotFoundError("item prototype", ", ".join(p for p in wanted if p not in known))
+
     async def _reserve(
         self, conn: Client, owner: Owner, count: int, *, check_lock: bool
-    ) -> tuple[int, int]:
-        """Lock a container and check it can take ``count`` more items; (used, next slot)."""
+    ) -> Reserved:
+        """Lock a container and check it can take ``count`` more items.
+
+        Returns what it holds now (count, next free slot, and its weight when it has a
+        limit), counted after the lock was granted.
+        """
         cid = uuid.UUID(owner.owner_id)
         locked = await self._fetch(conn, _LOCK_CONTAINERS, [[cid]])
         if not locked:
@@ -405,14 +531,64 @@ class ItemRepository(BaseRepository, metrics_name="items"):
         row = locked[0]
         if check_lock and row["lock_state"] != "unlocked":
             raise ContainerLockedError(f"container {cid} is {row['lock_state']}")
-        counts = (await self._fetch(conn, _COUNT, [owner.owner_id]))[0]
+        limit = row["weight_limit"]
+        counts = (await self._fetch(conn, _COUNT, [owner.owner_id, limit is not None]))[0]
         used, next_position = int(counts["used"]), int(counts["next_position"])
         if used + count > row["capacity_slots"]:
             raise ContainerFullError(
                 f"container {cid} holds {used} of {row['capacity_slots']} items; "
                 f"{count} more do not fit"
             )
-        return used, next_position
+        return Reserved(used, next_position, limit, int(counts["weight"] or 0))
+
+    async def get_prototype(self, prototype_id: str) -> ItemPrototype | None:
+        """The item prototype, or ``None``."""
+        pid = check_text(prototype_id, "prototype_id", max_length=120)
+
+        async def read(conn: Client) -> ItemPrototype | None:
+            found: ItemPrototype | None = await ItemPrototype.get_or_none(
+                prototype_id=pid, using_db=conn
+            )
+            return found
+
+        return await self._atomic(read, idempotent=True, atomic=False)
+
+    async def require_prototype(self, prototype_id: str) -> ItemPrototype:
+        """The item prototype. Raises ``NotFoundError``."""
+        found = await self.get_prototype(prototype_id)
+        if found is None:
+            raise NotFoundError("item prototype", prototype_id)
+        return found
+
+    async def list_prototypes(self) -> list[ItemPrototype]:
+        """Every item prototype, ordered by id."""
+
+        async def read(conn: Client) -> list[ItemPrototype]:
+            found: list[ItemPrototype] = (
+                await ItemPrototype.all().order_by("prototype_id").using_db(conn)
+            )
+            return found
+
+        return await self._atomic(read, idempotent=True, atomic=False)
+
+    async def save_prototypes(
+        self, prototypes: Sequence[ItemPrototype | PrototypeSpec | dict[str, Any]]
+    ) -> int:
+        """Insert or update item prototypes in one statement (an upsert); returns how many.
+
+        A changed weight applies to the items of that prototype from now on: containers
+        already holding them are not re-checked.
+
+        Raises:
+            ValidationError: A malformed prototype or an id given twice; nothing written.
+        """
+        specs = [PrototypeSpec.parse(p) for p in check_sequence(prototypes, "prototypes")]
+        if len({s.prototype_id for s in specs}) != len(specs):
+            raise ValidationError("save_prototypes got the same prototype_id twice")
+        if not specs:
+            return 0
+        await upsert_prototypes(self._db, specs)
+        return len(specs)
 
     async def item_instance_exists(self, item_instance_id: str) -> bool:
         """Whether an item with this id exists."""
@@ -549,12 +725,14 @@ class ItemRepository(BaseRepository, metrics_name="items"):
         """The move itself, inside the caller's transaction (containers, then items, locked)."""
         containers = sorted({o.owner_id for o in (source, target) if o.owner_type == "container"})
         next_position: int | None = None
+        destination: Reserved | None = None
         for container_id in containers:
             owner = Owner("container", container_id)
             incoming = len(ids) if owner == target and source != target else 0
-            _, slot = await self._reserve(conn, owner, incoming, check_lock=True)
+            reserved = await self._reserve(conn, owner, incoming, check_lock=True)
             if owner == target:
-                next_position = slot
+                next_position = reserved.next_position
+                destination = reserved if source != target else None
         if target.owner_type == "player":
             exists = await Player.filter(player_id=target.owner_id).using_db(conn).exists()
             if not exists:
@@ -566,6 +744,9 @@ class ItemRepository(BaseRepository, metrics_name="items"):
                 raise NotFoundError("item", item_id)
             if (row["owner_type"], row["owner_id"]) != source:
                 raise ItemNotOwnedError(item_id, (row["owner_type"], row["owner_id"]))
+        if destination is not None:  # the items are locked: their weight cannot change now
+            incoming = sum(int(r["weight"]) for r in locked.values())
+            destination.check_weight(target.owner_id, incoming)
         first = position if position is not None else next_position
         positions = [None if first is None else first + i for i in range(len(ids))]
         await self._fetch(conn, _MOVE, [ids, target.owner_type, target.owner_id, positions])

@@ -34,6 +34,7 @@ from persistence.errors import (
     NoExitError,
     NotFoundError,
     PlayerDeletedError,
+    PlayerSoftDeletedError,
     StaleDataError,
     ValidationError,
     describe,
@@ -43,12 +44,14 @@ from persistence.events import (
     PlayerCreated,
     PlayerDeleted,
     PlayerMoved,
+    PlayerRestored,
     PlayerRoomFixed,
     PlayerRowCorrupt,
     PlayerSaved,
+    PlayerSoftDeleted,
 )
 from persistence.models.container import Container
-from persistence.models.player import TRACKED_COLUMNS, Player
+from persistence.models.player import READ_COLUMNS, TRACKED_COLUMNS, Player
 from persistence.models.room import Room
 from persistence.models.stats import STAT_REGISTRY, PlayerStats
 from persistence.repositories.base import BaseRepository, Client, as_uuid, check_text
@@ -82,7 +85,7 @@ _COLUMN_TYPES: Final[dict[str, str]] = {
 }
 assert set(_COLUMN_TYPES) | {"stats"} == set(TRACKED_COLUMNS)  # noqa: S101 - import-time guard
 
-PLAYER_COLUMNS: Final = "player_id, " + ", ".join(TRACKED_COLUMNS)
+PLAYER_COLUMNS: Final = "player_id, " + ", ".join(READ_COLUMNS)
 _SELECT: Final = f"SELECT {PLAYER_COLUMNS} FROM players"  # noqa: S608 - constant identifiers
 
 
@@ -124,8 +127,8 @@ _MERGED: Final = "((p.stats - ARRAY(SELECT jsonb_array_elements_text(i.removed))
 #   f: the full row, only for a player never loaded (then the row is replaced or inserted).
 # A loaded player updates only its changed fields, only if every expected value still
 # matches, and only if the health it leaves lies in [$3 floor, max_health] against the values
-# the database holds. A loaded player whose row is gone comes back "missing", and then nothing
-# at all is written (a save never brings a deleted player back).
+# the database holds. A loaded player whose row is gone comes back "missing", a soft-deleted one
+# "soft_deleted", and then nothing at all is written (a save never brings a deleted player back).
 _SAVE_SQL: Final = f"""
 WITH input AS (
     SELECT d.player_id, d.doc->'p' AS patch, d.doc->'s' AS stats_patch, d.doc->'r' AS removed,
@@ -136,6 +139,10 @@ missing AS (
     SELECT i.player_id FROM input i
      WHERE i.full_row IS NULL
        AND NOT EXISTS (SELECT 1 FROM players x WHERE x.player_id = i.player_id)
+),
+soft_deleted AS (
+    SELECT i.player_id FROM input i JOIN players x ON x.player_id = i.player_id
+     WHERE x.is_deleted
 ),
 updated AS (
     UPDATE players p SET
@@ -148,6 +155,7 @@ updated AS (
     FROM input i
     WHERE p.player_id = i.player_id
       AND NOT EXISTS (SELECT 1 FROM missing)
+      AND NOT EXISTS (SELECT 1 FROM soft_deleted)
       AND (i.expected IS NULL OR (
           {" AND ".join(_expect_clause(c, t) for c, t in _COLUMN_TYPES.items())}
           AND NOT EXISTS (
@@ -167,6 +175,7 @@ inserted AS (
       FROM input i
      WHERE i.full_row IS NOT NULL
        AND NOT EXISTS (SELECT 1 FROM missing)
+       AND NOT EXISTS (SELECT 1 FROM soft_deleted)
        AND NOT EXISTS (SELECT 1 FROM players x WHERE x.player_id = i.player_id)
     ON CONFLICT (player_id) DO NOTHING
     RETURNING player_id
@@ -176,7 +185,20 @@ UNION ALL
 SELECT player_id, 'updated' FROM updated
 UNION ALL
 SELECT player_id, 'missing' FROM missing
+UNION ALL
+SELECT player_id, 'soft_deleted' FROM soft_deleted
 """  # noqa: S608 - identifiers come from _COLUMN_TYPES only; every value is a bound parameter
+
+
+# Hand-written: the move also takes a key-share lock on the room entered, so a concurrent
+# delete_room either sees the player there (and refuses) or commits first (and the move finds
+# no room); a queryset update cannot lock another table's row.
+_MOVE_SQL: Final = """
+UPDATE players SET current_room_id = $3
+ WHERE player_id = $1 AND current_room_id = $2 AND NOT is_deleted
+   AND EXISTS (SELECT 1 FROM rooms r WHERE r.room_id = $3 FOR KEY SHARE)
+RETURNING player_id
+"""
 
 
 class _Sql(Term):
@@ -499,7 +521,7 @@ def _save_one_sql(columns: tuple[str, ...], *, compare: bool, stats: bool, healt
     """
     n = 1
     sets: list[str] = []
-    where = ["p.player_id = $1"]
+    where = ["p.player_id = $1", "NOT p.is_deleted"]
     new_at: dict[str, int] = {}
     for column in columns:
         n += 1
@@ -550,10 +572,10 @@ class PlayerRepository(BaseRepository, metrics_name="players"):
         self._room_cache: Mapping[str, Room] = room_cache if room_cache is not None else RoomCache()
 
     async def get_player_by_id(self, player_id: uuid.UUID | str) -> Player | None:
-        """The player with this id, or ``None``."""
+        """The player with this id, or ``None``; a soft-deleted one too (``is_deleted``)."""
         pid = as_uuid(player_id, "player_id")
         rows = await self._statement(f"{_SELECT} WHERE player_id = $1", [pid])
-        return players_from_rows(rows)[0] if rows else None
+        return (await self._checked(players_from_rows(rows)))[0] if rows else None
 
     async def require_player(self, player_id: uuid.UUID | str) -> Player:
         """The player with this id.
@@ -567,52 +589,103 @@ class PlayerRepository(BaseRepository, metrics_name="players"):
         return player
 
     async def get_player_by_name(self, name: str) -> Player | None:
-        """The player whose name equals ``name`` ignoring case, or ``None``."""
+        """The active player whose name equals ``name`` ignoring case, or ``None``."""
         check_text(name, "name", max_length=10_000, allow_empty=True)
         folded = normalize_name(name)
         if folded is None or not 0 < len(folded) <= _NAME_LENGTH:
             return None  # no player can have such a name
-        rows = await self._statement(f"{_SELECT} WHERE lower(name) = lower($1)", [folded])
-        return players_from_rows(rows)[0] if rows else None
+        rows = await self._statement(
+            f"{_SELECT} WHERE lower(name) = lower($1) AND NOT is_deleted", [folded]
+        )
+        return (await self._checked(players_from_rows(rows)))[0] if rows else None
 
     async def get_player_by_user_id(self, user_id: uuid.UUID | str) -> Player | None:
-        """The oldest player of this account, or ``None`` (an account may have several)."""
+        """The oldest active player of this account, or ``None`` (an account may have several)."""
         uid = as_uuid(user_id, "user_id")
         rows = await self._statement(
-            f"{_SELECT} WHERE user_id = $1 ORDER BY created_at, player_id LIMIT 1", [uid]
+            f"{_SELECT} WHERE user_id = $1 AND NOT is_deleted"
+            " ORDER BY created_at, player_id LIMIT 1",
+            [uid],
         )
-        return players_from_rows(rows)[0] if rows else None
+        return (await self._checked(players_from_rows(rows)))[0] if rows else None
 
-    async def list_players(self, *, limit: int | None = None, offset: int = 0) -> list[Player]:
-        """All players ordered by name; ``limit``/``offset`` page through them."""
-        if limit is not None and (not isinstance(limit, int) or limit < 0):
-            raise ValidationError(f"limit must be a non-negative int, got {describe(limit)}")
-        if not isinstance(offset, int) or offset < 0:
-            raise ValidationError(f"offset must be a non-negative int, got {describe(offset)}")
+    async def get_players_by_user_id(self, user_id: uuid.UUID | str) -> list[Player]:
+        """Every character of this account, oldest first; soft-deleted ones too (``is_deleted``)."""
+        uid = as_uuid(user_id, "user_id")
         rows = await self._statement(
-            f"{_SELECT} ORDER BY lower(name), player_id LIMIT $1 OFFSET $2", [limit, offset]
+            f"{_SELECT} WHERE user_id = $1 ORDER BY created_at, player_id", [uid]
         )
-        return self._good_rows(rows)
+        return await self._checked(self._good_rows(rows))
+
+    async def get_active_players_by_user_id(self, user_id: uuid.UUID | str) -> list[Player]:
+        """The account's characters that are not soft-deleted, oldest first."""
+        uid = as_uuid(user_id, "user_id")
+        rows = await self._statement(
+            f"{_SELECT} WHERE user_id = $1 AND NOT is_deleted ORDER BY created_at, player_id",
+            [uid],
+        )
+        return await self._checked(self._good_rows(rows))
+
+    async def list_players(
+        self, *, limit: int | None = None, offset: int = 0, include_deleted: bool = False
+    ) -> list[Player]:
+        """Players ordered by name; ``limit``/``offset`` page through them.
+
+        Soft-deleted characters are left out unless ``include_deleted``.
+        """
+        if limit is not None and (type(limit) is not int or limit < 0):
+            raise ValidationError(f"limit must be a non-negative int, got {describe(limit)}")
+        if type(offset) is not int or offset < 0:
+            raise ValidationError(f"offset must be a non-negative int, got {describe(offset)}")
+        if not isinstance(include_deleted, bool):
+            raise ValidationError(
+                f"include_deleted must be a bool, got {describe(include_deleted)}"
+            )
+        rows = await self._statement(
+            f"{_SELECT} WHERE $3 OR NOT is_deleted"
+            " ORDER BY lower(name), player_id LIMIT $1 OFFSET $2",
+            [limit, offset, include_deleted],
+        )
+        return await self._checked(self._good_rows(rows))
 
     async def get_players_in_room(self, room_id: str) -> list[Player]:
-        """Players whose current room is ``room_id``, ordered by name."""
+        """Active players whose current room is ``room_id``, ordered by name."""
         check_text(room_id, "room_id", max_length=255)
         rows = await self._statement(
-            f"{_SELECT} WHERE current_room_id = $1 ORDER BY lower(name)", [room_id]
+            f"{_SELECT} WHERE current_room_id = $1 AND NOT is_deleted ORDER BY lower(name)",
+            [room_id],
         )
-        return self._good_rows(rows)
+        return await self._checked(self._good_rows(rows))
 
     async def get_players_batch(self, player_ids: Sequence[uuid.UUID | str]) -> list[Player]:
-        """The players with these ids in one query, in the order asked; missing ids are skipped.
+        """The active players with these ids in one query, in the order asked.
 
-        An empty list returns at once without a query.
+        Missing and soft-deleted ids are skipped. An empty list returns at once, no query.
         """
         ids = [as_uuid(pid, "player_id") for pid in check_sequence(player_ids, "player_ids")]
         if not ids:
             return []
-        rows = await self._statement(f"{_SELECT} WHERE player_id = ANY($1::uuid[])", [ids])
-        by_id = {p.player_id: p for p in self._good_rows(rows)}
+        rows = await self._statement(
+            f"{_SELECT} WHERE player_id = ANY($1::uuid[]) AND NOT is_deleted", [ids]
+        )
+        by_id = {p.player_id: p for p in await self._checked(self._good_rows(rows))}
         return [by_id[pid] for pid in dict.fromkeys(ids) if pid in by_id]
+
+    async def _checked(self, players: list[Player]) -> list[Player]:
+        """With ``MUD_VALIDATE_ROOMS_ON_READ``: the room fix on every player read."""
+        if self._settings.validate_rooms_on_read:
+            for player in players:
+                if self._misplaced(player):
+                    await self.validate_and_fix_player_room(player)
+        return players
+
+    def _misplaced(self, player: Player) -> bool:
+        """Whether the room fix would move this player (a room known to be missing)."""
+        rooms = self._room_cache
+        if not len(rooms) or not getattr(rooms, "loaded", True) or player.is_deleted:
+            return False
+        room = player.current_room_id
+        return room not in rooms and not room.startswith(self._settings.instance_room_prefixes)
 
     def _good_rows(self, rows: list[Row]) -> list[Player]:
         """The players of a multi-row read; each corrupt row is logged, reported and skipped.
@@ -724,6 +797,9 @@ class PlayerRepository(BaseRepository, metrics_name="players"):
         gone = [pid for pid, outcome in result.items() if outcome == "missing"]
         if gone:
             raise PlayerDeletedError(gone[0])
+        hidden = [pid for pid, outcome in result.items() if outcome == "soft_deleted"]
+        if hidden:
+            raise PlayerSoftDeletedError(hidden[0])
         self._check_saved(rows, result)
         return result
 
@@ -863,8 +939,9 @@ class PlayerRepository(BaseRepository, metrics_name="players"):
 
         Raises:
             NoExitError: The room has no such exit, or is not in the room cache.
-            NotFoundError: The exit leads to a room the cache does not know; or the player
-                does not exist (``PlayerDeletedError``).
+            NotFoundError: The exit leads to a room the cache does not know or that was
+                deleted; or the player does not exist (``PlayerDeletedError``) or is
+                soft-deleted (``PlayerSoftDeletedError``).
             StaleDataError: The player is no longer in that room (moved meanwhile); the
                 object now holds the room the database has.
         """
@@ -881,11 +958,9 @@ class PlayerRepository(BaseRepository, metrics_name="players"):
         if destination is None:
             raise NotFoundError("room", target)
 
-        async def move(client: Client) -> int:
-            moved: int = (
-                await Player.filter(player_id=player.player_id, current_room_id=origin)
-                .using_db(client)
-                .update(current_room_id=target)
+        async def move(client: Client) -> list[Row]:
+            moved: list[Row] = await self._fetch(
+                client, _MOVE_SQL, [player.player_id, origin, target]
             )
             return moved
 
@@ -893,6 +968,10 @@ class PlayerRepository(BaseRepository, metrics_name="players"):
             fresh = await self.get_player_by_id(player.player_id)
             if fresh is None:
                 raise PlayerDeletedError(player.player_id)
+            if fresh.is_deleted:
+                raise PlayerSoftDeletedError(player.player_id)
+            if fresh.current_room_id == origin:  # the room was deleted meanwhile
+                raise NotFoundError("room", target)
             if fresh.current_room_id != target:  # a repeat of an applied move is fine
                 player.accept_columns(current_room_id=fresh.current_room_id)
                 raise StaleDataError(
@@ -931,6 +1010,62 @@ class PlayerRepository(BaseRepository, metrics_name="players"):
             self._emit(PlayerDeleted(player_id=pid))
         return deleted
 
+    async def soft_delete_player(self, player_id: uuid.UUID | str) -> bool:
+        """Mark a character deleted, keeping its row and its items where they are.
+
+        It leaves name lookups, room listings, batch reads and ``list_players`` (unless
+        ``include_deleted``), and its name is free for another character; deltas, saves and
+        moves of it raise :class:`PlayerSoftDeletedError`. ``delete_player`` is the hard delete.
+
+        Returns:
+            ``False`` when there was no such active character.
+        """
+        pid = as_uuid(player_id, "player_id")
+        when = datetime.now(UTC)
+
+        async def mark(client: Client) -> int:
+            marked: int = (
+                await Player.filter(player_id=pid, is_deleted=False)
+                .using_db(client)
+                .update(is_deleted=True, deleted_at=when)
+            )
+            return marked
+
+        done = bool(await self._atomic(mark, idempotent=True, atomic=False))
+        if done:
+            self._emit(PlayerSoftDeleted(player_id=pid))
+        return done
+
+    async def restore_player(self, player_id: uuid.UUID | str) -> Player:
+        """Bring a soft-deleted character back; returns it (an active one is returned as is).
+
+        Raises:
+            NotFoundError: No such player.
+            DuplicateError: Another active character took the name meanwhile (rename one).
+        """
+        pid = as_uuid(player_id, "player_id")
+
+        async def unmark(client: Client) -> int:
+            restored: int = (
+                await Player.filter(player_id=pid, is_deleted=True)
+                .using_db(client)
+                .update(is_deleted=False, deleted_at=None)
+            )
+            return restored
+
+        try:
+            restored = await self._atomic(unmark, idempotent=True, atomic=False)
+        except DuplicateError as exc:
+            raise DuplicateError(
+                f"player {pid} cannot be restored: another active character has its name "
+                "(ignoring case); rename one of them first",
+                constraint=exc.constraint,
+            ) from exc
+        player = await self.require_player(pid)
+        if restored:
+            self._emit(PlayerRestored(player_id=pid))
+        return player
+
     async def update_player_last_active(
         self, player_id: uuid.UUID | str, timestamp: datetime | None = None
     ) -> datetime:
@@ -948,13 +1083,21 @@ class PlayerRepository(BaseRepository, metrics_name="players"):
 
         async def touch(client: Client) -> int:
             updated: int = (
-                await Player.filter(player_id=pid).using_db(client).update(last_active=when)
+                await Player.filter(player_id=pid, is_deleted=False)
+                .using_db(client)
+                .update(last_active=when)
             )
             return updated
 
         if not await self._atomic(touch, idempotent=True, atomic=False):
-            raise NotFoundError("player", pid)
+            await self._raise_missing(pid)
         return when
+
+    async def _raise_missing(self, pid: uuid.UUID) -> None:
+        """Why an update of one player matched nothing: soft-deleted, or no such player."""
+        if await Player.filter(player_id=pid).using_db(self._db.client()).exists():
+            raise PlayerSoftDeletedError(pid)
+        raise NotFoundError("player", pid)
 
     async def validate_and_fix_player_room(self, player: Player) -> bool:
         """Move a player standing in a room that does not exist to the fallback room.
@@ -971,7 +1114,9 @@ class PlayerRepository(BaseRepository, metrics_name="players"):
         if not len(rooms) or not getattr(rooms, "loaded", True):
             return False
         old_room = player.current_room_id
-        if old_room in rooms:
+        if old_room in rooms or old_room.startswith(self._settings.instance_room_prefixes):
+            return False  # a known room, or an instance made at run time
+        if player.is_deleted:
             return False
         fallback = self._settings.fallback_room_id
         if fallback not in rooms:
@@ -979,7 +1124,9 @@ class PlayerRepository(BaseRepository, metrics_name="players"):
 
         async def move(client: Client) -> int:
             moved: int = (
-                await Player.filter(player_id=player.player_id, current_room_id=old_room)
+                await Player.filter(
+                    player_id=player.player_id, current_room_id=old_room, is_deleted=False
+                )
                 .using_db(client)
                 .update(current_room_id=fallback)
             )

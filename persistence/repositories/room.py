@@ -10,19 +10,25 @@ from __future__ import annotations
 
 import asyncio
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
 
-from persistence.errors import guard
+from pydantic import ValidationError as PydanticValidationError
+
+from persistence.errors import RoomInUseError, ValidationError, guard
+from persistence.events import Event, RoomDeleted, RoomsSaved
 from persistence.models.container import Container
 from persistence.models.item import ItemInstance
 from persistence.models.player import Player
 from persistence.models.room import Room
-from persistence.repositories.base import BaseRepository, check_text
+from persistence.repositories.base import BaseRepository, Client, check_text
 from persistence.repositories.cache import RoomCache
 from persistence.repositories.container import CONTAINER_COLUMNS
 from persistence.repositories.item import ITEM_COLUMNS, items_from_rows
 from persistence.repositories.player import PLAYER_COLUMNS, report_corrupt, split_rows
+from persistence.validation import check_json, check_sequence
+from persistence.world import RoomSpec
 
 __all__ = ["RoomCache", "RoomRepository", "RoomScene"]
 
@@ -41,7 +47,8 @@ def _row(alias: str, columns: tuple[str, ...]) -> str:
 SCENE_SQL: Final = f"""
 SELECT
   ARRAY(SELECT {_row("p", _PLAYER_FIELDS)} FROM players p
-         WHERE p.current_room_id = $1 ORDER BY lower(p.name), p.player_id) AS players,
+         WHERE p.current_room_id = $1 AND NOT p.is_deleted
+         ORDER BY lower(p.name), p.player_id) AS players,
   ARRAY(SELECT {_row("c", CONTAINER_COLUMNS)} FROM containers c
          WHERE c.room_id = $1 ORDER BY c.created_at, c.container_id) AS containers,
   ARRAY(SELECT {_row("i", _ITEM_FIELDS)} FROM item_instances i
@@ -71,6 +78,62 @@ class RoomScene:
     items: list[ItemInstance] = field(default_factory=list)
 
 
+# Hand-written: the rooms that exits name, locked so a concurrent delete_room waits for this
+# write (Tortoise's select_for_update has no KEY SHARE mode).
+_LOCK_TARGETS_SQL: Final = """
+SELECT room_id FROM rooms WHERE room_id = ANY($1::text[]) ORDER BY room_id FOR KEY SHARE
+"""
+# Hand-written: everything that keeps a room, counted in one statement after it is locked.
+_HOLDERS_SQL: Final = """
+SELECT (SELECT count(*) FROM players WHERE current_room_id = $1) AS players,
+       (SELECT count(*) FROM containers WHERE room_id = $1) AS containers,
+       (SELECT count(*) FROM item_instances WHERE owner_type = 'room' AND owner_id = $1)
+           AS items,
+       ARRAY(SELECT r.room_id FROM rooms r
+              WHERE r.room_id <> $1
+                AND EXISTS (SELECT 1 FROM jsonb_each_text(r.exits) e WHERE e.value = $1)
+              ORDER BY r.room_id) AS exits_from
+"""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class _CacheChange(Event):
+    """Rooms this layer wrote or deleted; applied to its cache when the write commits."""
+
+    saved: tuple[Room, ...] = ()
+    deleted: tuple[str, ...] = ()
+
+
+class _CacheWriter:
+    """The room cache as an after-commit listener (a rolled-back write never reaches it)."""
+
+    def __init__(self, cache: RoomCache) -> None:
+        self._cache = cache
+
+    def publish(self, event: Event) -> None:
+        if isinstance(event, _CacheChange):
+            self._cache.apply(event.saved, event.deleted)
+
+    def subscribe(self, event_type: type[Any], handler: Any) -> None:
+        raise NotImplementedError
+
+
+def room_spec(value: object) -> RoomSpec:
+    """A room to save, checked before any SQL (a ``Room``, a ``RoomSpec`` or a dict)."""
+    if isinstance(value, RoomSpec):
+        return value
+    if isinstance(value, Room):
+        value = {name: getattr(value, name) for name in RoomSpec.model_fields}
+    if isinstance(value, dict):
+        for name in ("exits", "attributes"):
+            if name in value:
+                check_json(value[name], f"room {name}")
+    try:
+        return RoomSpec.model_validate(value)
+    except PydanticValidationError as exc:
+        raise ValidationError(f"invalid room: {exc}") from exc
+
+
 class RoomRepository(BaseRepository, metrics_name="rooms"):
     """Rooms by id, from memory. The returned ``Room`` objects are shared: treat as read-only.
 
@@ -85,6 +148,7 @@ class RoomRepository(BaseRepository, metrics_name="rooms"):
         super().__init__(**options)
         self.cache = room_cache if room_cache is not None else RoomCache()
         self._lock = asyncio.Lock()
+        self._cache_writer = _CacheWriter(self.cache)
 
     @property
     def loaded(self) -> bool:
@@ -151,3 +215,83 @@ class RoomRepository(BaseRepository, metrics_name="rooms"):
             containers=containers,
             items=floor,
         )
+
+    async def save_room(self, room: Room | RoomSpec | dict[str, Any]) -> None:
+        """Insert or update one room; see :meth:`save_rooms`."""
+        await self.save_rooms([room])
+
+    async def save_rooms(self, rooms: Sequence[Room | RoomSpec | dict[str, Any]]) -> int:
+        """Insert or update rooms in one transaction (an upsert); returns how many.
+
+        Every exit must name a room that exists or is saved in the same call. This layer's
+        room cache takes the rooms when the write commits; other processes' caches do not
+        (call their ``reload_rooms()``).
+
+        Raises:
+            ValidationError: A malformed room (id ``[a-z0-9_]+``, names, JSON exits), an id
+                given twice, or an exit to a room that does not exist; nothing written.
+        """
+        specs = [room_spec(r) for r in check_sequence(rooms, "rooms")]
+        ids = [s.room_id for s in specs]
+        if len(set(ids)) != len(ids):
+            raise ValidationError("save_rooms got the same room_id twice")
+        if not specs:
+            return 0
+        targets = sorted({t for s in specs for t in s.exits.values()} - set(ids))
+        fields = [f for f in RoomSpec.model_fields if f != "room_id"]
+        models = [Room(**spec.model_dump()) for spec in specs]
+
+        async def write(client: Client) -> None:
+            if targets:
+                found = {
+                    r["room_id"] for r in await self._fetch(client, _LOCK_TARGETS_SQL, [targets])
+                }
+                missing = [t for t in targets if t not in found]
+                if missing:
+                    raise ValidationError(
+                        f"exits lead to rooms that do not exist: {', '.join(missing)}"
+                    )
+            await Room.bulk_create(
+                models, on_conflict=["room_id"], update_fields=fields, using_db=client
+            )
+
+        await self._atomic(write, idempotent=True)
+        self._db.emit(self._cache_writer, [_CacheChange(saved=tuple(models))])
+        self._emit(RoomsSaved(room_ids=tuple(ids)))
+        return len(specs)
+
+    async def delete_room(self, room_id: str) -> bool:
+        """Delete a room nothing is in and no exit leads to; ``False`` if there was none.
+
+        The room is locked first, so a concurrent move into it (which key-share locks the
+        room it enters), a container or an item put there either happens before (and the
+        delete is refused) or finds the room gone. This layer's cache drops the room when
+        the delete commits.
+
+        Raises:
+            RoomInUseError: Players, containers or items are in it, an exit of another room
+                leads to it, or it is the fallback room; nothing was deleted.
+        """
+        rid = check_text(room_id, "room_id", max_length=255)
+        if rid == self._settings.fallback_room_id:
+            raise RoomInUseError(rid, ("the fallback room, MUD_FALLBACK_ROOM_ID",))
+
+        async def delete(client: Client) -> bool:
+            # A model query: Tortoise 1.1 drops select_for_update() from values_list() queries.
+            locked = await Room.filter(room_id=rid).select_for_update().using_db(client).first()
+            if locked is None:
+                return False
+            row = (await self._fetch(client, _HOLDERS_SQL, [rid]))[0]
+            holders = tuple(
+                f"{row[kind]} {kind}" for kind in ("players", "containers", "items") if row[kind]
+            ) + tuple(f"an exit of {other}" for other in row["exits_from"])
+            if holders:
+                raise RoomInUseError(rid, holders)
+            await Room.filter(room_id=rid).using_db(client).delete()
+            return True
+
+        deleted = await self._atomic(delete, idempotent=True)
+        if deleted:
+            self._db.emit(self._cache_writer, [_CacheChange(deleted=(rid,))])
+            self._emit(RoomDeleted(room_id=rid))
+        return deleted

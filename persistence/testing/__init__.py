@@ -14,6 +14,7 @@ from persistence.testing.factories import (
     create_container,
     create_item,
     create_player,
+    ensure_prototypes,
     make_player,
 )
 from persistence.testing.memory import InMemoryPersistence
@@ -24,5 +25,6 @@ __all__ = [
     "create_container",
     "create_item",
     "create_player",
+    "ensure_prototypes",
     "make_player",
 ]

@@ -29,6 +29,7 @@ TABLES = (
     "rooms",
     "containers",
     "item_instances",
+    "item_prototypes",
     "applied_operations",
     "item_movements",
 )

@@ -19,6 +19,7 @@ from persistence.protocols import PersistenceProtocol
 from persistence.settings import DEFAULT_FALLBACK_ROOM_ID
 
 __all__ = [
+    "ensure_prototypes",
     "DEFAULT_ROOM",
     "RecordingEventBus",
     "create_container",
@@ -65,7 +66,11 @@ async def create_item(
     item_instance_id: str | None = None,
     **fields: Any,
 ) -> ItemInstance:
-    """Create an item held by ``owner`` (a room by default)."""
+    """Create an item held by ``owner`` (a room by default).
+
+    Its prototype is created first (weight 0) when the database has none of that id.
+    """
+    await ensure_prototypes(persistence, prototype_id)
     owner_type, owner_id = owner
     return await persistence.items.create_item_instance(
         item_instance_id or f"item-{uuid.uuid4().hex[:16]}",
@@ -99,7 +104,20 @@ async def create_container(
         if isinstance(items, int)
         else list(items)
     )
+    await ensure_prototypes(persistence, *(str(spec["prototype_id"]) for spec in specs))
     return await persistence.containers.create_container(source_type, items=specs, **options)
+
+
+async def ensure_prototypes(
+    persistence: PersistenceProtocol, *prototype_ids: str, weight: int = 0
+) -> None:
+    """Create the item prototypes of these ids that do not exist yet (test data only)."""
+    missing = []
+    for prototype_id in dict.fromkeys(prototype_ids):
+        if await persistence.items.get_prototype(prototype_id) is None:
+            missing.append({"prototype_id": prototype_id, "name": prototype_id, "weight": weight})
+    if missing:
+        await persistence.items.save_prototypes(missing)
 
 
 class RecordingEventBus(InProcessEventBus):

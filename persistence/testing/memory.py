@@ -29,6 +29,8 @@ from persistence.errors import (
     NotFoundError,
     OperationReusedError,
     PlayerDeletedError,
+    PlayerSoftDeletedError,
+    RoomInUseError,
     StaleDataError,
     ValidationError,
     describe,
@@ -47,11 +49,15 @@ from persistence.events import (
     PlayerCreated,
     PlayerDeleted,
     PlayerMoved,
+    PlayerRestored,
     PlayerRoomFixed,
     PlayerSaved,
+    PlayerSoftDeleted,
+    RoomDeleted,
+    RoomsSaved,
 )
 from persistence.models.container import LOCK_STATES, MAX_CAPACITY_SLOTS, Container
-from persistence.models.item import ItemInstance
+from persistence.models.item import ItemInstance, ItemPrototype
 from persistence.models.player import Player
 from persistence.models.profession import Profession
 from persistence.models.room import Room
@@ -63,12 +69,15 @@ from persistence.repositories.container import (
     check_duration,
     check_metadata,
     check_same_container,
+    check_weight_limit,
 )
 from persistence.repositories.experience import ExperienceChange, xp_events
 from persistence.repositories.health import HealthChange, health_change
 from persistence.repositories.item import (
     ItemSpec,
     Owner,
+    PrototypeSpec,
+    Reserved,
     TransferRequest,
     TransferResult,
     normalize_owner,
@@ -79,11 +88,11 @@ from persistence.repositories.player import (
     normalize_name,
     validate_player,
 )
-from persistence.repositories.room import RoomScene
+from persistence.repositories.room import RoomScene, room_spec
 from persistence.settings import DEFAULT_FALLBACK_ROOM_ID, PersistenceSettings
 from persistence.stats import LevelCurve, check_amount, check_delta, field_bounds, whitelisted_field
 from persistence.validation import as_uuid, check_mapping, check_sequence, check_text
-from persistence.world import read_world, sample_world_path
+from persistence.world import RoomSpec, read_world, sample_world_path
 
 __all__ = ["InMemoryPersistence"]
 
@@ -95,6 +104,7 @@ class _Store:
     professions: dict[int, dict[str, Any]] = field(default_factory=dict)
     items: dict[str, dict[str, Any]] = field(default_factory=dict)
     containers: dict[uuid.UUID, dict[str, Any]] = field(default_factory=dict)
+    prototypes: dict[str, dict[str, Any]] = field(default_factory=dict)
     operations: dict[str, tuple[str, Any, Any]] = field(default_factory=dict)
     ledger: list[dict[str, Any]] = field(default_factory=list)
     clock: int = 0
@@ -149,6 +159,8 @@ class InMemoryPlayerRepository(_Base):
 
     def _model(self, row: dict[str, Any]) -> Player:
         values = copy.deepcopy(row)
+        values.setdefault("is_deleted", False)
+        values.setdefault("deleted_at", None)
         values["stats"] = PlayerStats.model_validate(values["stats"])
         player = Player(**values)
         player.mark_persisted()
@@ -170,35 +182,104 @@ class InMemoryPlayerRepository(_Base):
         if folded is None:
             return None
         for row in self._s.players.values():
-            if row["name"].lower() == folded.lower():
+            if row["name"].lower() == folded.lower() and not row.get("is_deleted"):
                 return self._model(row)
         return None
 
     async def get_player_by_user_id(self, user_id: uuid.UUID | str) -> Player | None:
         uid = as_uuid(user_id, "user_id")
-        rows = sorted(
-            (r for r in self._s.players.values() if r["user_id"] == uid),
-            key=lambda r: (r["created_at"], r["player_id"]),
-        )
+        rows = self._by_user(uid, active=True)
         return self._model(rows[0]) if rows else None
 
-    async def list_players(self, *, limit: int | None = None, offset: int = 0) -> list[Player]:
-        if limit is not None and (not isinstance(limit, int) or limit < 0):
+    def _by_user(self, uid: uuid.UUID, *, active: bool) -> list[dict[str, Any]]:
+        return sorted(
+            (
+                r
+                for r in self._s.players.values()
+                if r["user_id"] == uid and not (active and r.get("is_deleted"))
+            ),
+            key=lambda r: (r["created_at"], r["player_id"]),
+        )
+
+    async def get_players_by_user_id(self, user_id: uuid.UUID | str) -> list[Player]:
+        rows = self._by_user(as_uuid(user_id, "user_id"), active=False)
+        return [self._model(r) for r in rows]
+
+    async def get_active_players_by_user_id(self, user_id: uuid.UUID | str) -> list[Player]:
+        rows = self._by_user(as_uuid(user_id, "user_id"), active=True)
+        return [self._model(r) for r in rows]
+
+    async def soft_delete_player(self, player_id: uuid.UUID | str) -> bool:
+        row = self._s.players.get(as_uuid(player_id, "player_id"))
+        if row is None or row.get("is_deleted"):
+            return False
+        row.update(is_deleted=True, deleted_at=datetime.now(UTC))
+        self._emit(PlayerSoftDeleted(player_id=row["player_id"]))
+        return True
+
+    async def restore_player(self, player_id: uuid.UUID | str) -> Player:
+        pid = as_uuid(player_id, "player_id")
+        row = self._s.players.get(pid)
+        if row is None:
+            raise NotFoundError("player", pid)
+        if row.get("is_deleted"):
+            taken = any(
+                r["name"].lower() == row["name"].lower() and not r.get("is_deleted")
+                for r in self._s.players.values()
+            )
+            if taken:
+                raise DuplicateError(
+                    f"player {pid} cannot be restored: another active character has its name",
+                    constraint="players_name_lower_key",
+                )
+            row.update(is_deleted=False, deleted_at=None)
+            self._emit(PlayerRestored(player_id=pid))
+        return self._model(row)
+
+    def _active(self, pid: uuid.UUID) -> dict[str, Any]:
+        """The row of an active player, or the typed error a write of it raises."""
+        row = self._s.players.get(pid)
+        if row is None:
+            raise NotFoundError("player", pid)
+        if row.get("is_deleted"):
+            raise PlayerSoftDeletedError(pid)
+        return row
+
+    async def list_players(
+        self, *, limit: int | None = None, offset: int = 0, include_deleted: bool = False
+    ) -> list[Player]:
+        if limit is not None and (type(limit) is not int or limit < 0):
             raise ValidationError(f"limit must be a non-negative int, got {describe(limit)}")
-        if not isinstance(offset, int) or offset < 0:
+        if type(offset) is not int or offset < 0:
             raise ValidationError(f"offset must be a non-negative int, got {describe(offset)}")
-        rows = sorted(self._s.players.values(), key=lambda r: (r["name"].lower(), r["player_id"]))
+        if not isinstance(include_deleted, bool):
+            raise ValidationError(
+                f"include_deleted must be a bool, got {describe(include_deleted)}"
+            )
+        rows = sorted(
+            (r for r in self._s.players.values() if include_deleted or not r.get("is_deleted")),
+            key=lambda r: (r["name"].lower(), r["player_id"]),
+        )
         end = None if limit is None else offset + limit
         return [self._model(r) for r in rows[offset:end]]
 
     async def get_players_in_room(self, room_id: str) -> list[Player]:
         check_text(room_id, "room_id", max_length=255)
-        rows = [r for r in self._s.players.values() if r["current_room_id"] == room_id]
+        rows = [
+            r
+            for r in self._s.players.values()
+            if r["current_room_id"] == room_id and not r.get("is_deleted")
+        ]
         return [self._model(r) for r in sorted(rows, key=lambda r: r["name"].lower())]
 
     async def get_players_batch(self, player_ids: Sequence[uuid.UUID | str]) -> list[Player]:
         ids = [as_uuid(p, "player_id") for p in check_sequence(player_ids, "player_ids")]
-        return [self._model(self._s.players[i]) for i in dict.fromkeys(ids) if i in self._s.players]
+        players = self._s.players
+        return [
+            self._model(players[i])
+            for i in dict.fromkeys(ids)
+            if i in players and not players[i].get("is_deleted")
+        ]
 
     async def save_player(self, player: Player, *, overwrite: bool = False) -> None:
         await self.save_players([player], overwrite=overwrite)
@@ -219,6 +300,8 @@ class InMemoryPlayerRepository(_Base):
             doc: dict[str, Any] = row.doc or {}
             pid = row.player.player_id
             current = staged.get(pid)
+            if current is not None and current.get("is_deleted"):
+                raise PlayerSoftDeletedError(pid)
             if current is None:
                 if not row.full:  # loaded, then deleted: a save never brings it back
                     raise PlayerDeletedError(pid)
@@ -266,6 +349,8 @@ class InMemoryPlayerRepository(_Base):
             **copy.deepcopy(values),
             "player_id": player.player_id,
             "stats": copy.deepcopy(stats),
+            "is_deleted": False,
+            "deleted_at": None,
         }
         self._check_unique(staged)
         self._s.players = staged
@@ -328,6 +413,8 @@ class InMemoryPlayerRepository(_Base):
         row = self._s.players.get(player.player_id)
         if row is None:
             raise PlayerDeletedError(player.player_id)
+        if row.get("is_deleted"):
+            raise PlayerSoftDeletedError(player.player_id)
         if row["current_room_id"] not in (origin, target):
             player.accept_columns(current_room_id=row["current_room_id"])
             raise StaleDataError(
@@ -349,7 +436,7 @@ class InMemoryPlayerRepository(_Base):
     @staticmethod
     def _row_from_full(pid: uuid.UUID, full: dict[str, Any]) -> dict[str, Any]:
         row = {name: _plain_to_column(name, full[name]) for name in _COLUMN_TYPES}
-        row["player_id"] = pid
+        row.update(player_id=pid, is_deleted=False, deleted_at=None)
         row["stats"] = copy.deepcopy(full["stats"])
         return row
 
@@ -375,7 +462,7 @@ class InMemoryPlayerRepository(_Base):
         return True
 
     def _check_unique(self, staged: dict[uuid.UUID, dict[str, Any]]) -> None:
-        names = [r["name"].lower() for r in staged.values()]
+        names = [r["name"].lower() for r in staged.values() if not r.get("is_deleted")]
         if len(set(names)) != len(names):
             raise DuplicateError("duplicate player name", constraint="players_name_lower_key")
         for row in staged.values():
@@ -408,8 +495,7 @@ class InMemoryPlayerRepository(_Base):
         pid = as_uuid(player_id, "player_id")
         if timestamp is not None and not isinstance(timestamp, datetime):
             raise ValidationError(f"timestamp must be a datetime, got {describe(timestamp)}")
-        if pid not in self._s.players:
-            raise NotFoundError("player", pid)
+        self._active(pid)
         when = timestamp or datetime.now(UTC)
         when = when if when.tzinfo else when.replace(tzinfo=UTC)
         self._s.players[pid]["last_active"] = when
@@ -418,6 +504,10 @@ class InMemoryPlayerRepository(_Base):
     async def validate_and_fix_player_room(self, player: Player) -> bool:
         rooms = self._owner.rooms
         if not rooms.loaded or rooms.size == 0 or rooms.get_room_by_id(player.current_room_id):
+            return False
+        if player.current_room_id.startswith(self._owner.settings.instance_room_prefixes):
+            return False
+        if player.is_deleted:
             return False
         fallback = self._owner.settings.fallback_room_id
         if rooms.get_room_by_id(fallback) is None:
@@ -466,6 +556,56 @@ class InMemoryRoomRepository(_Base):
 
     def list_rooms(self) -> list[Room]:
         return list(self._cache.values())
+
+    def _refresh(self) -> None:
+        if self._loaded:
+            self._cache = {
+                rid: Room(**copy.deepcopy(r)) for rid, r in sorted(self._s.rooms.items())
+            }
+
+    async def save_room(self, room: Room | RoomSpec | dict[str, Any]) -> None:
+        await self.save_rooms([room])
+
+    async def save_rooms(self, rooms: Sequence[Room | RoomSpec | dict[str, Any]]) -> int:
+        specs = [room_spec(r) for r in check_sequence(rooms, "rooms")]
+        ids = [spec.room_id for spec in specs]
+        if len(set(ids)) != len(ids):
+            raise ValidationError("save_rooms got the same room_id twice")
+        targets = sorted({t for spec in specs for t in spec.exits.values()} - set(ids))
+        missing = [t for t in targets if t not in self._s.rooms]
+        if missing:
+            raise ValidationError(f"exits lead to rooms that do not exist: {', '.join(missing)}")
+        for spec in specs:
+            self._s.rooms[spec.room_id] = spec.model_dump()
+        self._refresh()
+        if specs:
+            self._emit(RoomsSaved(room_ids=tuple(ids)))
+        return len(specs)
+
+    async def delete_room(self, room_id: str) -> bool:
+        rid = check_text(room_id, "room_id", max_length=255)
+        if rid == self._owner.settings.fallback_room_id:
+            raise RoomInUseError(rid, ("the fallback room, MUD_FALLBACK_ROOM_ID",))
+        if rid not in self._s.rooms:
+            return False
+        counts = {
+            "players": sum(r["current_room_id"] == rid for r in self._s.players.values()),
+            "containers": sum(c["room_id"] == rid for c in self._s.containers.values()),
+            "items": sum(
+                (i["owner_type"], i["owner_id"]) == ("room", rid) for i in self._s.items.values()
+            ),
+        }
+        holders = tuple(f"{n} {kind}" for kind, n in counts.items() if n) + tuple(
+            f"an exit of {other}"
+            for other, row in sorted(self._s.rooms.items())
+            if other != rid and rid in row["exits"].values()
+        )
+        if holders:
+            raise RoomInUseError(rid, holders)
+        del self._s.rooms[rid]
+        self._refresh()
+        self._emit(RoomDeleted(room_id=rid))
+        return True
 
     async def read_scene(self, room_id: str) -> RoomScene:
         check_text(room_id, "room_id", max_length=255)
@@ -530,6 +670,9 @@ class _InMemoryStats(_Base):
         missing = [p for p, _ in pairs if p not in self._s.players]
         if missing:
             raise NotFoundError("player", ", ".join(str(m) for m in missing))
+        for pid, _ in pairs:
+            if self._s.players[pid].get("is_deleted"):
+                raise PlayerSoftDeletedError(pid)
         changes: dict[uuid.UUID, StatChange] = {}
         for pid, delta in sorted(pairs, key=lambda pair: pair[0]):
             stats = self._s.players[pid]["stats"]
@@ -699,6 +842,9 @@ class InMemoryExperienceRepository(_InMemoryStats):
         missing = [p for p, _ in pairs if p not in self._s.players]
         if missing:
             raise NotFoundError("player", ", ".join(str(m) for m in missing))
+        for pid, _ in pairs:
+            if self._s.players[pid].get("is_deleted"):
+                raise PlayerSoftDeletedError(pid)
         changes: dict[uuid.UUID, ExperienceChange] = {}
         for pid, amount in pairs:
             row = self._s.players[pid]
@@ -769,7 +915,11 @@ class InMemoryItemRepository(_Base):
             ),
         )
 
-    def _reserve(self, owner: Owner, count: int, *, check_lock: bool) -> int:
+    def _weight(self, prototype_id: str, quantity: int) -> int:
+        proto = self._s.prototypes.get(prototype_id)
+        return 0 if proto is None else int(proto["weight"]) * quantity
+
+    def _reserve(self, owner: Owner, count: int, *, check_lock: bool) -> Reserved:
         cid = uuid.UUID(owner.owner_id)
         container = self._s.containers.get(cid)
         if container is None:
@@ -779,7 +929,37 @@ class InMemoryItemRepository(_Base):
         held = self._owned(owner)
         if len(held) + count > container["capacity_slots"]:
             raise ContainerFullError(f"container {cid} has no room for {count} more")
-        return max((r["position"] or 0 for r in held if r["position"] is not None), default=-1) + 1
+        slot = max((r["position"] or 0 for r in held if r["position"] is not None), default=-1)
+        weight = sum(self._weight(r["prototype_id"], r["quantity"]) for r in held)
+        return Reserved(len(held), slot + 1, container["weight_limit"], weight)
+
+    def _require_prototypes(self, specs: Sequence[ItemSpec]) -> None:
+        missing = sorted({s.prototype_id for s in specs} - set(self._s.prototypes))
+        if missing:
+            raise NotFoundError("item prototype", ", ".join(missing))
+
+    async def get_prototype(self, prototype_id: str) -> ItemPrototype | None:
+        row = self._s.prototypes.get(check_text(prototype_id, "prototype_id", max_length=120))
+        return None if row is None else ItemPrototype(**copy.deepcopy(row))
+
+    async def require_prototype(self, prototype_id: str) -> ItemPrototype:
+        found = await self.get_prototype(prototype_id)
+        if found is None:
+            raise NotFoundError("item prototype", prototype_id)
+        return found
+
+    async def list_prototypes(self) -> list[ItemPrototype]:
+        return [ItemPrototype(**copy.deepcopy(r)) for _, r in sorted(self._s.prototypes.items())]
+
+    async def save_prototypes(
+        self, prototypes: Sequence[ItemPrototype | PrototypeSpec | dict[str, Any]]
+    ) -> int:
+        specs = [PrototypeSpec.parse(p) for p in check_sequence(prototypes, "prototypes")]
+        if len({spec.prototype_id for spec in specs}) != len(specs):
+            raise ValidationError("save_prototypes got the same prototype_id twice")
+        for spec in specs:
+            self._s.prototypes[spec.prototype_id] = spec.model_dump()
+        return len(specs)
 
     async def create_item_instance(
         self,
@@ -813,8 +993,11 @@ class InMemoryItemRepository(_Base):
             raise NotFoundError(owner.owner_type, owner.owner_id)
         position = spec.position
         if owner.owner_type == "container":
-            slot = self._reserve(owner, 1, check_lock=False)
-            position = slot if position is None else position
+            reserved = self._reserve(owner, 1, check_lock=False)
+            self._require_prototypes([spec])
+            reserved.check_weight(owner.owner_id, self._weight(spec.prototype_id, spec.quantity))
+            position = reserved.next_position if position is None else position
+        self._require_prototypes([spec])
         now = self._s.tick()
         row = spec.row(owner, position)
         row.update(created_at=now, updated_at=now)
@@ -893,14 +1076,16 @@ class InMemoryItemRepository(_Base):
         if recorded is not None:
             return TransferResult.from_json(recorded, key or "")
         slot: int | None = None
+        destination: Reserved | None = None
         for container_id in sorted(
             {o.owner_id for o in (source, target) if o.owner_type == "container"}
         ):
             owner = Owner("container", container_id)
             incoming = len(ids) if owner == target and source != target else 0
-            free = self._reserve(owner, incoming, check_lock=True)
+            reserved = self._reserve(owner, incoming, check_lock=True)
             if owner == target:
-                slot = free
+                slot = reserved.next_position
+                destination = reserved if source != target else None
         if target.owner_type != "container" and not self._owner_exists(target):
             raise NotFoundError(target.owner_type, target.owner_id)
         for item_id in sorted(ids):
@@ -909,6 +1094,12 @@ class InMemoryItemRepository(_Base):
                 raise NotFoundError("item", item_id)
             if (row["owner_type"], row["owner_id"]) != source:
                 raise ItemNotOwnedError(item_id, (row["owner_type"], row["owner_id"]))
+        if destination is not None:
+            incoming_weight = sum(
+                self._weight(self._s.items[i]["prototype_id"], self._s.items[i]["quantity"])
+                for i in ids
+            )
+            destination.check_weight(target.owner_id, incoming_weight)
         first = position if position is not None else slot
         positions = [None if first is None else first + i for i in range(len(ids))]
         for item_id, pos in zip(ids, positions, strict=True):
@@ -992,6 +1183,11 @@ class InMemoryContainerRepository(_Base):
             raise NotFoundError("room", spec.room_id)
         if any(s.item_instance_id in self._s.items for s in specs):
             raise DuplicateError("an item id exists", constraint="item_instances_pkey")
+        items = self._owner.items
+        if specs:
+            items._require_prototypes(specs)
+            incoming = sum(items._weight(s.prototype_id, s.quantity) for s in specs)
+            Reserved(0, 0, spec.weight_limit, 0).check_weight(cid, incoming)
         self._s.containers[cid] = self._row(
             cid,
             spec.source_type,
@@ -1142,6 +1338,7 @@ class InMemoryContainerRepository(_Base):
         room_id: str | None = None,
         decay_after: timedelta = timedelta(hours=1),
         grace_period: timedelta = timedelta(seconds=300),
+        weight_limit: int | None = None,
         op_id: str | None = None,
     ) -> Container:
         if not isinstance(death, HealthChange):
@@ -1153,6 +1350,7 @@ class InMemoryContainerRepository(_Base):
             room_id,
             decay_after=decay_after,
             grace_period=grace_period,
+            weight_limit=weight_limit,
             op_id=op_id if op_id is not None else f"death:{death.change_id}",
         )
 
@@ -1163,12 +1361,14 @@ class InMemoryContainerRepository(_Base):
         *,
         decay_after: timedelta = timedelta(hours=1),
         grace_period: timedelta = timedelta(seconds=300),
+        weight_limit: int | None = None,
         op_id: str | None = None,
     ) -> Container:
         pid = as_uuid(player_id, "player_id")
         asked = None if room_id is None else check_text(room_id, "room_id", max_length=255)
         check_duration(decay_after, "decay_after")
         check_duration(grace_period, "grace_period")
+        limit = check_weight_limit(weight_limit)
         key = check_op_id(op_id)
         request = {
             "operation": "create_corpse",
@@ -1176,6 +1376,7 @@ class InMemoryContainerRepository(_Base):
             "room_id": asked,
             "decay_after": decay_after.total_seconds(),
             "grace_period": grace_period.total_seconds(),
+            "weight_limit": limit,
         }
         recorded = self._claim(key, "corpse", request)
         if recorded is not None:
@@ -1183,6 +1384,8 @@ class InMemoryContainerRepository(_Base):
         player = self._s.players.get(pid)
         if player is None:
             raise NotFoundError("player", pid)
+        if player.get("is_deleted"):
+            raise PlayerSoftDeletedError(pid)
         room: str = asked if asked is not None else player["current_room_id"]
         if room not in self._s.rooms:
             raise NotFoundError("room", room)
@@ -1196,7 +1399,7 @@ class InMemoryContainerRepository(_Base):
             entity_id=None,
             lock_state="unlocked",
             capacity_slots=MAX_CAPACITY_SLOTS,
-            weight_limit=None,
+            weight_limit=limit,
             decay_at=now + decay_after,
             allowed_roles=[],
             metadata={
@@ -1206,8 +1409,16 @@ class InMemoryContainerRepository(_Base):
                 "death_timestamp": now.isoformat(),
             },
         )
-        held = [r["item_instance_id"] for r in self._owner.items._owned(Owner("player", str(pid)))]
-        inside, spilled = held[:MAX_CAPACITY_SLOTS], held[MAX_CAPACITY_SLOTS:]
+        inside: list[str] = []
+        spilled: list[str] = []
+        carried = 0
+        for item in self._owner.items._owned(Owner("player", str(pid))):
+            weight = self._owner.items._weight(item["prototype_id"], item["quantity"])
+            if len(inside) < MAX_CAPACITY_SLOTS and (limit is None or carried + weight <= limit):
+                inside.append(item["item_instance_id"])
+                carried += weight
+            else:
+                spilled.append(item["item_instance_id"])
         for n, item_id in enumerate(inside):
             self._s.items[item_id].update(owner_type="container", owner_id=str(cid), position=n)
         for item_id in spilled:
@@ -1299,12 +1510,15 @@ class InMemoryPersistence:
                 yield
             except BaseException:
                 self._store = saved
+                self.rooms._refresh()  # the cache follows the store back
                 raise
         self.events.release(events)
 
     async def seed_world(self, folder: Path | None = None) -> None:
         """Load a world folder (the sample world by default) with the real loader's checks."""
-        rooms, professions = read_world(folder or sample_world_path())
+        rooms, professions, prototypes = read_world(folder or sample_world_path())
+        for prototype in prototypes:
+            self._store.prototypes[prototype.prototype_id] = prototype.model_dump()
         for room in rooms:
             self._store.rooms[room.room_id] = room.model_dump()
         for profession in professions:
@@ -1323,6 +1537,13 @@ class InMemoryPersistence:
             "exits": dict(fields.get("exits", {})),
             "attributes": dict(fields.get("attributes", {})),
         }
+
+    def add_prototype(self, prototype_id: str, name: str = "", **fields: Any) -> None:
+        """Put an item prototype in the store (weight 0 unless given)."""
+        spec = PrototypeSpec.parse(
+            {"prototype_id": prototype_id, "name": name or prototype_id, **fields}
+        )
+        self._store.prototypes[prototype_id] = spec.model_dump()
 
     def add_profession(self, profession_id: int, name: str, **fields: Any) -> None:
         """Put a profession in the store."""

@@ -17,6 +17,7 @@ import pytest_asyncio
 from persistence.audit import AuditReport
 from persistence.facade import AsyncPersistenceLayer
 from persistence.schema import run_migrations
+from persistence.testing import ensure_prototypes
 from tests.conftest import connect, create_database, drop_database, make_settings
 from tests.factories import FOYER, new_player
 
@@ -70,6 +71,7 @@ async def test_every_broken_invariant_is_a_finding(tampered: tuple[str, Any]) ->
     url, conn = tampered
     async with AsyncPersistenceLayer(make_settings(url)) as layer:
         await layer.seed_world()
+        await ensure_prototypes(layer, "gem", "coin")
         good, bad, odd = new_player("Good"), new_player("Bad"), new_player("Odd")
         await layer.players.save_players([good, bad, odd])
         chest = await layer.containers.create_container(

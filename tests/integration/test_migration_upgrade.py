@@ -21,6 +21,7 @@ import pytest
 from tortoise.context import TortoiseContext, _current_context
 
 from persistence.config import tortoise_config
+from persistence.facade import AsyncPersistenceLayer
 from persistence.models.schema import LOST_AND_FOUND_ROOM, stats_checks
 from persistence.schema import (
     MIGRATIONS_APP,
@@ -291,3 +292,118 @@ async def test_the_jsonpath_checks_upgrade_a_database_at_migration_3(
             await conn.close()
     finally:
         await drop_database(pg_server, url)
+
+
+async def test_soft_delete_and_prototypes_upgrade_a_database_at_migration_4(
+    pg_server: str, tmp_path: Path
+) -> None:
+    url = await create_database(pg_server, "mud_up5")
+    try:
+        await _migrate_to_previous_head(url, tmp_path, head=5)
+        conn = await connect(url)
+        try:
+            await conn.execute(
+                "INSERT INTO rooms (room_id, name, plane, zone, sub_zone)"
+                " VALUES ('hall', 'Hall', 'p', 'z', 's')"
+            )
+            pid = uuid.uuid4()
+            await conn.execute(
+                "INSERT INTO players (player_id, user_id, name, current_room_id)"
+                " VALUES ($1, $2, 'Keeper', 'hall')",
+                pid,
+                uuid.uuid4(),
+            )
+            for item, proto, quantity in (
+                ("sword", "weapon.sword", 1),
+                ("coins", "coin.gold", 30),
+                ("coins2", "coin.gold", 5),
+            ):
+                await conn.execute(
+                    "INSERT INTO item_instances (item_instance_id, prototype_id, owner_type,"
+                    " owner_id, quantity) VALUES ($1, $2, 'player', $3, $4)",
+                    item,
+                    proto,
+                    str(pid),
+                    quantity,
+                )
+            items_before = await conn.fetch("SELECT * FROM item_instances ORDER BY 1")
+
+            assert await run_migrations(url) == migration_files()[5:]
+
+            # Nothing lost: every item is still there, with a placeholder prototype each.
+            items_after = await conn.fetch("SELECT * FROM item_instances ORDER BY 1")
+            assert [dict(r) for r in items_after] == [dict(r) for r in items_before]
+            prototypes = {
+                r["prototype_id"]: dict(r)
+                for r in await conn.fetch("SELECT * FROM item_prototypes")
+            }
+            assert set(prototypes) == {"weapon.sword", "coin.gold"}
+            gold = prototypes["coin.gold"]
+            assert (gold["name"], gold["weight"], gold["stackable"], gold["max_stack"]) == (
+                "(unknown prototype)",
+                0,
+                True,
+                30,
+            )
+            assert json.loads(gold["metadata"]) == {"placeholder": True}
+            assert prototypes["weapon.sword"]["stackable"] is False
+            row = await conn.fetchrow(
+                "SELECT is_deleted, deleted_at FROM players WHERE player_id = $1", pid
+            )
+            assert (row["is_deleted"], row["deleted_at"]) == (False, None)
+            # The new rules hold.
+            with pytest.raises(asyncpg.ForeignKeyViolationError):
+                await conn.execute(
+                    "INSERT INTO item_instances (item_instance_id, prototype_id, owner_type,"
+                    " owner_id) VALUES ('new', 'no.such', 'room', 'hall')"
+                )
+            with pytest.raises(asyncpg.CheckViolationError):
+                await conn.execute("UPDATE players SET is_deleted = true WHERE player_id = $1", pid)
+            await conn.execute(
+                "UPDATE players SET is_deleted = true, deleted_at = now() WHERE player_id = $1",
+                pid,
+            )
+            await conn.execute(
+                "INSERT INTO players (player_id, user_id, name, current_room_id)"
+                " VALUES ($1, $2, 'KEEPER', 'hall')",
+                uuid.uuid4(),
+                uuid.uuid4(),
+            )
+            with pytest.raises(asyncpg.UniqueViolationError):
+                await conn.execute(
+                    "INSERT INTO players (player_id, user_id, name, current_room_id)"
+                    " VALUES ($1, $2, 'keeper', 'hall')",
+                    uuid.uuid4(),
+                    uuid.uuid4(),
+                )
+        finally:
+            await conn.close()
+    finally:
+        await drop_database(pg_server, url)
+
+
+async def test_the_audit_lists_placeholder_prototypes_and_overweight_containers(
+    world_layer: AsyncPersistenceLayer, clean_db: asyncpg.Connection
+) -> None:
+    await world_layer.items.save_prototypes(
+        [
+            {
+                "prototype_id": "mystery",
+                "name": "(unknown prototype)",
+                "metadata": {"placeholder": True},
+            },
+            {"prototype_id": "lead", "name": "Lead", "weight": 5},
+        ]
+    )
+    box = await world_layer.create_container(
+        "environment",
+        room_id="earth_arkhamcity_sanitarium_room_foyer_001",
+        weight_limit=10,
+        items=[{"item_instance_id": f"lead-{n}", "prototype_id": "lead"} for n in range(2)],
+    )
+    assert (await world_layer.audit()).of("container_over_weight") == []
+    await world_layer.items.save_prototypes([{"prototype_id": "lead", "name": "Lead", "weight": 6}])
+    report = await world_layer.audit()
+    assert [f.key for f in report.of("placeholder_prototype")] == ["mystery"]
+    assert [f.key for f in report.of("container_over_weight")] == [str(box.container_id)]
+    assert not report.ok

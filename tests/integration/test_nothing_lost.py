@@ -38,6 +38,7 @@ from persistence.events import PlayerRowCorrupt
 from persistence.facade import AsyncPersistenceLayer
 from persistence.schema import run_migrations
 from persistence.stats import MAX_DELTA
+from persistence.testing import ensure_prototypes
 from tests.conftest import RecordingBus, connect, create_database, drop_database, make_settings
 from tests.factories import FOYER, HALLWAY, new_player
 
@@ -268,6 +269,7 @@ class TestOwnersExist:
         outcomes: dict[str, int] = {}
         async with AsyncPersistenceLayer(settings) as layer:
             await layer.seed_world()
+            await ensure_prototypes(layer, "loot")
             deadline = time.monotonic() + 40
             for round_no in range(150):
                 if time.monotonic() > deadline:

@@ -24,6 +24,7 @@ from persistence.errors import (
 from persistence.events import PlayerHPUpdated
 from persistence.facade import AsyncPersistenceLayer
 from persistence.repositories.item import Owner
+from persistence.testing import ensure_prototypes
 from tests.conftest import RecordingBus, make_settings
 from tests.factories import FOYER, HALLWAY, new_player
 
@@ -165,6 +166,7 @@ async def test_terminating_every_backend_every_100ms_loses_and_duplicates_nothin
     )
     async with AsyncPersistenceLayer(settings) as layer:
         await layer.seed_world()
+        await ensure_prototypes(layer, "loot")
         shared = [new_player() for _ in range(20)]
         for p in shared:
             p.stats.max_health = 1_000_000

@@ -72,6 +72,12 @@ async def scenario(p: PersistenceProtocol, bus: RecordingEventBus) -> list[Any]:
     stale.stats.current_health = 10
     out.append(await outcome(p.players.save_player(stale)))
     # items and containers
+    await p.items.save_prototypes(
+        [
+            {"prototype_id": "coin", "name": "Coin", "weight": 1},
+            {"prototype_id": "gem", "name": "Gem", "weight": 2},
+        ]
+    )
     for n in range(3):
         await p.items.create_item_instance(
             f"a-{n}", "coin", owner_type="player", owner_id=str(A), position=n
@@ -169,6 +175,66 @@ async def scenario(p: PersistenceProtocol, bus: RecordingEventBus) -> list[Any]:
     kept = await p.containers.ensure_container(fixed, "environment", room_id=HALL)
     out.append((made[1], kept[1], kept[0].container_id == fixed))
     out.append(await outcome(p.containers.ensure_container(fixed, "environment", room_id=FOYER)))
+    # several characters, soft delete, rooms, prototypes and weight (issue 14)
+    alt = make_player("Alt", user_id=A)
+    await p.players.save_player(alt)
+    out.append(await p.players.soft_delete_player(alt.player_id))
+    out.append([(x.name, x.is_deleted) for x in await p.players.get_players_by_user_id(A)])
+    out.append([x.name for x in await p.players.get_active_players_by_user_id(A)])
+    out.append(await p.players.get_player_by_name("alt"))
+    out.append(await outcome(p.health.update_player_health(alt.player_id, -1)))
+    await p.players.save_player(make_player("ALT"))
+    out.append(await outcome(p.players.restore_player(alt.player_id)))
+    out.append(len(await p.players.list_players(include_deleted=True)))
+    out.append(
+        await outcome(
+            p.rooms.save_rooms(
+                [
+                    {
+                        "room_id": "r_x",
+                        "name": "X",
+                        "plane": "p",
+                        "zone": "z",
+                        "sub_zone": "s",
+                        "exits": {"north": "r_nowhere"},
+                    }
+                ]
+            )
+        )
+    )
+    out.append(
+        await p.rooms.save_rooms(
+            [
+                {
+                    "room_id": "r_x",
+                    "name": "X",
+                    "plane": "p",
+                    "zone": "z",
+                    "sub_zone": "s",
+                    "exits": {"west": FOYER},
+                }
+            ]
+        )
+    )
+    out.append(p.rooms.get_room_by_id("r_x") is not None)
+    out.append(await outcome(p.rooms.delete_room(FOYER)))
+    out.append(await p.rooms.delete_room("r_x"))
+    out.append(p.rooms.get_room_by_id("r_x"))
+    await p.items.save_prototypes([{"prototype_id": "anvil", "name": "Anvil", "weight": 6}])
+    sack = await p.containers.create_container("environment", room_id=HALL, weight_limit=10)
+    first_anvil = await p.items.create_item_instance(
+        "anv-1", "anvil", owner_type="container", owner_id=sack.container_id
+    )
+    out.append((first_anvil.item_instance_id, first_anvil.position))
+    out.append(
+        await outcome(
+            p.items.create_item_instance(
+                "anv-2", "anvil", owner_type="container", owner_id=sack.container_id
+            )
+        )
+    )
+    out.append(await outcome(p.items.create_item_instance("nope-1", "no.such", owner_id=FOYER)))
+    out.append([x.prototype_id for x in await p.items.list_prototypes()])
     # a transaction that fails leaves nothing behind
     try:
         async with p.transaction():

@@ -64,9 +64,10 @@ class TestRoomCache:
 
 class TestWorldLoader:
     def test_sample_world_is_consistent(self) -> None:
-        rooms, professions = read_world(sample_world_path())
+        rooms, professions, prototypes = read_world(sample_world_path())
         assert FOYER in {r.room_id for r in rooms}
         assert {p.id for p in professions} >= {0, 1}
+        assert {"weapon.knife", "coin.silver"} <= {p.prototype_id for p in prototypes}
 
     async def test_loading_twice_changes_nothing(
         self, world_layer: AsyncPersistenceLayer, clean_db: asyncpg.Connection

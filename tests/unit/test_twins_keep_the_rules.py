@@ -27,6 +27,8 @@ async def twins() -> InMemoryPersistence:
     memory = InMemoryPersistence()
     await memory.start()
     await memory.seed_world()
+    for prototype in ("coin", "gem", "test.item"):
+        memory.add_prototype(prototype)
     return memory
 
 
