@@ -33,7 +33,7 @@ from asyncpg.prepared_stmt import PreparedStatement
 from benchmarks.cases import ROOM, Bench
 from benchmarks.harness import LAYER, SIDES, Case, Result, measure, statements_table, table
 from benchmarks.tortoise_side import TortoiseSide
-from persistence.config import database_credentials, tortoise_config
+from persistence.config import connect_options, database_credentials
 from persistence.embedded import start_embedded_postgres
 from persistence.facade import AsyncPersistenceLayer
 from persistence.models.player import Player
@@ -79,23 +79,27 @@ async def run(quick: bool, rounds: int) -> dict[str, Any]:
     else:
         embedded = await asyncio.to_thread(start_embedded_postgres)
         server_url = embedded.url
+    # CREATE DATABASE and migrations go direct; everything measured goes through
+    # MUD_DATABASE_URL (a pooler too, with MUD_POOLER).
+    admin_url = os.environ.get("MUD_MIGRATION_DATABASE_URL") or server_url
     name = f"mud_bench_{uuid.uuid4().hex[:8]}"
     url = _with_database(server_url, name)
+    direct = _with_database(admin_url, name)
     sa_module, sa_skipped = load_sqlalchemy_side()
     if sa_skipped:
         print(f"sqlalchemy column skipped: {sa_skipped}", file=sys.stderr, flush=True)
-    await _admin(server_url, f'CREATE DATABASE "{name}"')
+    await _admin(admin_url, f'CREATE DATABASE "{name}"')
     try:
-        await run_migrations(url)
-        settings = PersistenceSettings(database_url=url, pool_min_size=10, pool_max_size=10)
+        settings = PersistenceSettings(
+            database_url=url, migration_database_url=direct, pool_min_size=10, pool_max_size=10
+        )
+        await run_migrations(direct, settings)
         # The asyncpg side, the floor and SQLAlchemy get the same connection settings as the
-        # layer's pool (statement timeout on the server and in the driver, application name),
-        # so only the code differs. Plain Tortoise runs with Tortoise's own defaults.
-        creds = tortoise_config(settings, url)["connections"]["default"]["credentials"]
-        same_settings = {
-            "command_timeout": creds["command_timeout"],
-            "server_settings": creds["server_settings"],
-        }
+        # layer's pool (statement timeout on the server and in the driver, application name;
+        # no statement cache through a pooler), so only the code differs. Plain Tortoise runs
+        # with Tortoise's own defaults, and without a statement cache through a pooler.
+        same_settings = connect_options(settings)
+        pooled = settings.pooler != "none"
         async with AsyncExitStack() as stack:
             layer = AsyncPersistenceLayer(settings)
             stack.push_async_callback(layer.close)
@@ -106,7 +110,9 @@ async def run(quick: bool, rounds: int) -> dict[str, Any]:
             stack.push_async_callback(pool.close)
             floor = await asyncpg.connect(**database_credentials(url), **same_settings)
             stack.push_async_callback(floor.close)
-            tortoise = await TortoiseSide.start(url, pool_size=10)
+            tortoise = await TortoiseSide.start(
+                url, pool_size=10, extra={"statement_cache_size": 0} if pooled else None
+            )
             stack.push_async_callback(tortoise.close)
             sa = None
             if sa_module is not None:
@@ -126,9 +132,9 @@ async def run(quick: bool, rounds: int) -> dict[str, Any]:
                 print(f"  measured {case.name} ({took:.0f} s)", file=sys.stderr, flush=True)
             probe = await _probe_statement_counter(bench)
             cache_calls = _count_cache_queries(layer)
-            version = await _server_version(url)
+            version = await _server_version(direct)
     finally:
-        await _admin(server_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await _admin(admin_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         if embedded is not None:
             await asyncio.to_thread(embedded.stop)
     by_name = {r.name: r for r in results}

@@ -205,6 +205,9 @@ class Bench:
     async def setup(self) -> None:
         """Seed the world, 5,200 players (50 in one room), a container of 20 items."""
         await self.layer.seed_world()
+        await self.layer.items.save_prototypes(
+            [{"prototype_id": "loot", "name": "Loot", "weight": 1}]
+        )
         players = [new_player(f"bench_{i:05d}") for i in range(PLAYERS)]
         for player in players[:50]:
             player.current_room_id = CROWDED

@@ -200,8 +200,14 @@ class SqlAlchemySide:
             port=creds["port"],
             database=creds["database"],
         )
+        args = dict(connect_args or {})
+        if args.get("statement_cache_size") == 0:
+            # Through a transaction pooler: no named prepared statements (SQLAlchemy's asyncpg
+            # dialect prepares its own unless told otherwise), unique names if any.
+            engine_url = engine_url.update_query_dict({"prepared_statement_cache_size": "0"})
+            args["prepared_statement_name_func"] = lambda: f"__mud_{uuid.uuid4().hex}__"
         engine = create_async_engine(
-            engine_url, pool_size=pool_size, max_overflow=0, connect_args=connect_args or {}
+            engine_url, pool_size=pool_size, max_overflow=0, connect_args=args
         )
         return cls(engine)
 

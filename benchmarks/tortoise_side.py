@@ -10,6 +10,7 @@ work function makes current for its body (``with self.ctx:``); no global context
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 from tortoise.context import TortoiseContext
 from tortoise.functions import Count, Lower, Max
@@ -35,8 +36,13 @@ class TortoiseSide:
         self.ctx = ctx
 
     @classmethod
-    async def start(cls, url: str, pool_size: int = 10) -> TortoiseSide:
-        """Initialise a context of its own on ``url`` with the stock asyncpg engine."""
+    async def start(
+        cls, url: str, pool_size: int = 10, extra: dict[str, Any] | None = None
+    ) -> TortoiseSide:
+        """Initialise a context of its own on ``url`` with the stock asyncpg engine.
+
+        ``extra``: driver options a pooler needs (``statement_cache_size=0``), nothing else.
+        """
         ctx = TortoiseContext()
         config = {
             "connections": {
@@ -46,6 +52,7 @@ class TortoiseSide:
                         **database_credentials(url),
                         "minsize": pool_size,
                         "maxsize": pool_size,
+                        **(extra or {}),
                     },
                 }
             },

@@ -51,20 +51,31 @@ def _aerich_config(output: Path) -> int:
     return 0
 
 
+def _report(applied: list[str]) -> None:
+    if applied:
+        print(f"Applied {len(applied)} migration(s):")
+        for name in applied:
+            print(f"  - {name}")
+    else:
+        print("The schema is up to date: no migration to apply.")
+
+
 async def _run(command: str, world: Path | None) -> None:
     settings = PersistenceSettings()
     layer = AsyncPersistenceLayer(settings, migrate=False)
+    print(f"Using {_describe_target(layer)}.")
+    migrating = command in {"migrate", "setup"}
+    if migrating and settings.database_url:
+        # A configured database: migrate through the direct URL before any pooled
+        # connection exists (connections opened later get the settings the migration sets).
+        _report(await run_migrations(settings.direct_url or settings.database_url, settings))
+        if command == "migrate":
+            return
+        migrating = False
     await layer.db.start()
     try:
-        print(f"Using {_describe_target(layer)}.")
-        if command in {"migrate", "setup"}:
-            applied = await run_migrations(layer.url, settings)
-            if applied:
-                print(f"Applied {len(applied)} migration(s):")
-                for name in applied:
-                    print(f"  - {name}")
-            else:
-                print("The schema is up to date: no migration to apply.")
+        if migrating:  # the embedded server: it exists once started
+            _report(await run_migrations(layer.db.direct_url, settings))
         if command in {"seed", "setup"}:
             await layer.rooms.load()
             result = await layer.seed_world(world)

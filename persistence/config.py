@@ -104,6 +104,32 @@ def _game_apps(apps: Mapping[str, Mapping[str, Any]] | None) -> dict[str, dict[s
     return out
 
 
+def connect_options(settings: PersistenceSettings) -> dict[str, Any]:
+    """Options of every asyncpg connection the package opens to ``database_url``.
+
+    Direct: the statement timeout is sent at connect, as a session setting. Through PgBouncer
+    in transaction pooling nothing is (session state would stay on whichever server
+    connection it reached, and 1.18 refuses unknown startup parameters), and asyncpg's
+    statement cache is off (named prepared statements do not survive a change of server
+    connection): the timeout is the database's own setting then, see
+    :func:`persistence.schema.apply_statement_timeout`. The driver gives up a little after
+    the server would, so the server's error wins.
+    """
+    options: dict[str, Any] = {"command_timeout": settings.statement_timeout + 1.0}
+    server_settings = {"application_name": settings.application_name}
+    if settings.pooler == "pgbouncer-transaction":
+        options["statement_cache_size"] = 0
+    else:
+        server_settings["statement_timeout"] = str(statement_timeout_ms(settings))
+    options["server_settings"] = server_settings
+    return options
+
+
+def statement_timeout_ms(settings: PersistenceSettings) -> int:
+    """``MUD_STATEMENT_TIMEOUT`` in milliseconds, as PostgreSQL takes it."""
+    return int(settings.statement_timeout * 1000)
+
+
 def tortoise_connection(
     settings: PersistenceSettings | None = None, url: str | None = None
 ) -> dict[str, Any]:
@@ -132,7 +158,6 @@ def tortoise_config(
     """
     target = url or settings.database_url or LOCAL_DEFAULT_URL
     credentials = database_credentials(target)
-    statement_ms = int(settings.statement_timeout * 1000)
     credentials.update(
         {
             "minsize": settings.pool_min_size,
@@ -141,12 +166,7 @@ def tortoise_config(
             "pool_reset": settings.pool_reset,
             # Opening a connection (at start, or reconnecting after a failure) is bounded too.
             "timeout": settings.pool_acquire_timeout,
-            # The driver gives up a little after the server would, so the server's error wins.
-            "command_timeout": settings.statement_timeout + 1.0,
-            "server_settings": {
-                "statement_timeout": str(statement_ms),
-                "application_name": settings.application_name,
-            },
+            **connect_options(settings),
         }
     )
     return {

@@ -122,6 +122,11 @@ class Database:
         return self._url
 
     @property
+    def direct_url(self) -> str:
+        """The URL for migrations and DDL: ``MUD_MIGRATION_DATABASE_URL``, else :attr:`url`."""
+        return self.settings.migration_database_url or self.url
+
+    @property
     def started(self) -> bool:
         """Whether :meth:`start` ran and :meth:`close` did not."""
         return self._context is not None

@@ -23,7 +23,7 @@ from types import TracebackType
 from typing import Any, Self
 
 from persistence.audit import AuditReport, run_audit
-from persistence.config import APP_LABEL
+from persistence.config import APP_LABEL, statement_timeout_ms
 from persistence.db import Database
 from persistence.errors import ConfigurationError, SchemaMismatchError, guard
 from persistence.events import EventBus, NullEventBus
@@ -49,6 +49,7 @@ from persistence.schema import (
     FLOOR_CONSTRAINT_SQL,
     HEALTH_FLOOR_CHECK,
     LEGACY_APP_LABEL,
+    STATEMENT_TIMEOUT_SQL,
     floor_in,
     run_migrations,
     schema_problem,
@@ -129,16 +130,21 @@ class AsyncPersistenceLayer:
             ConfigurationError: Rooms exist but the fallback room is not one of them.
             DatabaseUnavailableError: The database cannot be reached.
         """
+        migrate = self._migrate
+        direct = self.settings.migration_database_url
+        if migrate and direct:
+            # Before the pool exists: connections a pooler opens from now on get the
+            # database's settings that the migration step sets (the statement timeout).
+            self._log_applied(await run_migrations(direct, self.settings))
         await self.db.start()
         try:
-            migrate = self._migrate
             if migrate is None:
                 migrate = not self.db.attached and not self.settings.database_url
-            if migrate:
-                applied = await run_migrations(self.db.url, self.settings)
-                if applied:
-                    log.info("applied migrations: %s", ", ".join(applied))
+            if migrate and not direct:
+                self._log_applied(await run_migrations(self.db.direct_url, self.settings))
             history = await self._check_schema()
+            if self.settings.pooler != "none":
+                await self._check_statement_timeout()
             loading = time.perf_counter()
             rooms = await self.rooms.load()
             loaded_ms = (time.perf_counter() - loading) * 1000
@@ -207,6 +213,30 @@ class AsyncPersistenceLayer:
                 "database's floor), or use the floor the database has"
             )
         return [version for version, _ in applied]
+
+    @staticmethod
+    def _log_applied(applied: list[str]) -> None:
+        if applied:
+            log.info("applied migrations: %s", ", ".join(applied))
+
+    async def _check_statement_timeout(self) -> None:
+        """Through a pooler the server must enforce the timeout by itself; check it does.
+
+        Raises:
+            ConfigurationError: The server's statement_timeout is off or longer than
+                ``MUD_STATEMENT_TIMEOUT``, with the command that sets it.
+        """
+        async with self.db.call() as client:
+            rows = await self.db.fetch(client, STATEMENT_TIMEOUT_SQL, [])
+        enforced, wanted = int(rows[0][0]), statement_timeout_ms(self.settings)
+        if enforced == 0 or enforced > wanted:
+            raise ConfigurationError(
+                f"through the pooler the server's statement_timeout is {enforced} ms, but "
+                f"MUD_STATEMENT_TIMEOUT is {wanted} ms and no session setting can be sent: "
+                "run `python -m persistence migrate` (it sets the database's default) and "
+                "reconnect the pooler's server connections (PgBouncer: RECONNECT), or "
+                f"ALTER ROLE <role> SET statement_timeout = {wanted}"
+            )
 
     def _check_fallback_room(self) -> None:
         fallback = self.settings.fallback_room_id
@@ -382,20 +412,25 @@ class AsyncPersistenceLayer:
         return await self.professions.get_profession_by_id(profession_id)
 
     async def damage_player(
-        self, player: Player, amount: int, damage_type: str = "physical"
+        self,
+        player: Player,
+        amount: int,
+        damage_type: str = "physical",
+        *,
+        op_id: str | None = None,
     ) -> int:
         """See :meth:`HealthRepository.damage_player`."""
-        return await self.health.damage_player(player, amount, damage_type)
+        return await self.health.damage_player(player, amount, damage_type, op_id=op_id)
 
-    async def heal_player(self, player: Player, amount: int) -> int:
+    async def heal_player(self, player: Player, amount: int, *, op_id: str | None = None) -> int:
         """See :meth:`HealthRepository.heal_player`."""
-        return await self.health.heal_player(player, amount)
+        return await self.health.heal_player(player, amount, op_id=op_id)
 
     async def update_player_health(
-        self, player_id: uuid.UUID | str, delta: int, reason: str = ""
+        self, player_id: uuid.UUID | str, delta: int, reason: str = "", *, op_id: str | None = None
     ) -> int:
         """See :meth:`HealthRepository.update_player_health`."""
-        return await self.health.update_player_health(player_id, delta, reason)
+        return await self.health.update_player_health(player_id, delta, reason, op_id=op_id)
 
     async def change_health(
         self,
@@ -419,22 +454,30 @@ class AsyncPersistenceLayer:
         return await self.containers.ensure_container(container_id, source_type, **options)
 
     async def gain_experience(
-        self, player: Player, amount: int, source: str = "unknown"
+        self, player: Player, amount: int, source: str = "unknown", *, op_id: str | None = None
     ) -> ExperienceChange:
         """See :meth:`ExperienceRepository.gain_experience`."""
-        return await self.experience.gain_experience(player, amount, source)
+        return await self.experience.gain_experience(player, amount, source, op_id=op_id)
 
     async def update_player_xp(
-        self, player_id: uuid.UUID | str, delta: int, reason: str = ""
+        self, player_id: uuid.UUID | str, delta: int, reason: str = "", *, op_id: str | None = None
     ) -> ExperienceChange:
         """See :meth:`ExperienceRepository.update_player_xp`."""
-        return await self.experience.update_player_xp(player_id, delta, reason)
+        return await self.experience.update_player_xp(player_id, delta, reason, op_id=op_id)
 
     async def update_player_stat_field(
-        self, player_id: uuid.UUID | str, field_name: str, delta: int, reason: str = ""
+        self,
+        player_id: uuid.UUID | str,
+        field_name: str,
+        delta: int,
+        reason: str = "",
+        *,
+        op_id: str | None = None,
     ) -> int:
         """See :meth:`ExperienceRepository.update_player_stat_field`."""
-        return await self.experience.update_player_stat_field(player_id, field_name, delta, reason)
+        return await self.experience.update_player_stat_field(
+            player_id, field_name, delta, reason, op_id=op_id
+        )
 
     async def apply_lucidity_loss(
         self, player: Player, amount: int, source: str = "unknown"

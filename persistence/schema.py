@@ -20,7 +20,13 @@ from typing import Any, Final
 import asyncpg
 from tortoise.context import TortoiseContext, _current_context
 
-from persistence.config import APP_LABEL, DEFAULT_CONNECTION, database_credentials, tortoise_config
+from persistence.config import (
+    APP_LABEL,
+    DEFAULT_CONNECTION,
+    database_credentials,
+    statement_timeout_ms,
+    tortoise_config,
+)
 from persistence.errors import ConfigurationError, guard
 from persistence.models.schema import HEALTH_FLOOR_CHECK, stats_checks
 from persistence.settings import PersistenceSettings
@@ -225,6 +231,31 @@ def schema_problem(where: str, applied: list[tuple[str, str]]) -> str | None:
     return None
 
 
+async def apply_statement_timeout(url: str, settings: PersistenceSettings) -> None:
+    """Make ``MUD_STATEMENT_TIMEOUT`` the database's own default (for pooler mode).
+
+    Through a transaction pooler no session setting can be sent at connect, so the server
+    enforces the timeout from the database's default instead; the pooler's server
+    connections opened from now on get it, and ``start()`` checks it.
+    """
+    conn = await asyncpg.connect(**database_credentials(url))
+    try:
+        name = await conn.fetchval("SELECT quote_ident(current_database())")
+        ms = statement_timeout_ms(settings)
+        # The database's own name, quoted by the server, and an int: no caller text.
+        await conn.execute(
+            f"ALTER DATABASE {name} SET statement_timeout = {ms}"
+        )  # safe-sql: quoted name, int
+    finally:
+        await conn.close()
+
+
+STATEMENT_TIMEOUT_SQL: Final = (
+    "SELECT setting::bigint FROM pg_settings WHERE name = 'statement_timeout'"
+)
+"""The statement timeout a connection runs with, in milliseconds (0: none)."""
+
+
 async def run_migrations(url: str, settings: PersistenceSettings | None = None) -> list[str]:
     """Apply every pending aerich migration of the package to the database at ``url``.
 
@@ -258,6 +289,8 @@ async def run_migrations(url: str, settings: PersistenceSettings | None = None) 
         finally:
             await own.close_connections()
         await apply_health_floor(url, chosen.health_floor)
+        if chosen.pooler != "none":
+            await apply_statement_timeout(url, chosen)
         return applied
 
     task = asyncio.get_running_loop().create_task(_upgrade(), context=contextvars.Context())

@@ -27,6 +27,14 @@ class PersistenceSettings(BaseSettings):
     database_url: str | None = None
     """``postgres://user:password@host:port/database``. ``None`` starts an embedded,
     throwaway PostgreSQL (see :mod:`persistence.embedded`)."""
+    migration_database_url: str | None = None
+    """A direct URL (not through a pooler) for migrations, ``CREATE DATABASE`` and the
+    package's own DDL, e.g. as the tables' owner; ``None``: ``database_url``."""
+    pooler: Literal["none", "pgbouncer-transaction"] = "none"
+    """``pgbouncer-transaction``: ``database_url`` goes through PgBouncer in transaction
+    pooling. Every connection the package opens then uses no named prepared statements and
+    sets no session state at connect; the statement timeout is the database's own setting
+    (``python -m persistence migrate`` sets it), which ``start()`` verifies."""
     embedded_data_dir: Path | None = None
     """Keep the embedded cluster's files here across runs; ``None`` means a temporary folder
     deleted when the layer closes."""
@@ -66,7 +74,7 @@ class PersistenceSettings(BaseSettings):
     retry_base_delay: float = Field(default=0.05, ge=0)
     retry_max_delay: float = Field(default=1.0, ge=0)
 
-    @field_validator("database_url", "embedded_data_dir", mode="before")
+    @field_validator("database_url", "migration_database_url", "embedded_data_dir", mode="before")
     @classmethod
     def _empty_is_unset(cls, value: object) -> object:
         # `MUD_DATABASE_URL=` in a shell or an .env file means "not configured".
@@ -80,8 +88,18 @@ class PersistenceSettings(BaseSettings):
             t < 0 for t in self.level_thresholds
         ):
             raise ValueError("level_thresholds must be non-negative and ascending")
+        if self.pooler != "none" and self.pool_reset == "full":
+            raise ValueError(
+                "pool_reset 'full' resets session state, which a transaction pooler does not "
+                "keep per client: use 'transaction' with MUD_POOLER"
+            )
         if any(not prefix for prefix in self.instance_room_prefixes):
             raise ValueError("instance_room_prefixes must not contain an empty prefix")
         if self.retry_base_delay > self.retry_max_delay:
             raise ValueError("retry_base_delay must not exceed retry_max_delay")
         return self
+
+    @property
+    def direct_url(self) -> str | None:
+        """The URL for migrations and DDL: ``migration_database_url``, else ``database_url``."""
+        return self.migration_database_url or self.database_url

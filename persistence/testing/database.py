@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import uuid
 from typing import Any, Final
@@ -17,6 +18,7 @@ __all__ = [
     "create_database",
     "drop_database",
     "make_settings",
+    "pooled_url",
     "truncate",
     "with_database",
 ]
@@ -82,8 +84,28 @@ async def truncate(conn: Any) -> None:
     await conn.execute(f"TRUNCATE {', '.join(TABLES)} CASCADE")
 
 
-def make_settings(url: str, **overrides: Any) -> PersistenceSettings:
-    """Settings for a test layer on ``url``: small pool, fast retries."""
+POOLER_URL_VARIABLE: Final = "MUD_TEST_POOLER_URL"
+"""Run the test layers through a pooler: its URL (``postgres://...@host:6432/any``)."""
+
+
+def pooled_url(url: str) -> str | None:
+    """``url``'s database through the pooler of ``MUD_TEST_POOLER_URL``, if one is set."""
+    pooler = os.environ.get(POOLER_URL_VARIABLE)
+    if not pooler:
+        return None
+    return with_database(pooler, database_credentials(url)["database"])
+
+
+def make_settings(
+    url: str, *, through_pooler: bool = True, **overrides: Any
+) -> PersistenceSettings:
+    """Settings for a test layer on ``url``: small pool, fast retries.
+
+    With ``MUD_TEST_POOLER_URL`` set (and ``through_pooler``) the layer goes through that
+    pooler in transaction pooling mode (``MUD_POOLER=pgbouncer-transaction``), and ``url`` is
+    its direct URL, for migrations. A layer on a server of a test's own (a private cluster)
+    passes ``through_pooler=False``.
+    """
     values: dict[str, Any] = {
         "database_url": url,
         "pool_min_size": 1,
@@ -91,5 +113,12 @@ def make_settings(url: str, **overrides: Any) -> PersistenceSettings:
         "retry_base_delay": 0.01,
         "retry_max_delay": 0.05,
     }
+    pooled = pooled_url(url) if through_pooler else None
+    if pooled is not None:
+        values.update(
+            database_url=pooled, migration_database_url=url, pooler="pgbouncer-transaction"
+        )
     values.update(overrides)
+    if not through_pooler:
+        values.setdefault("pooler", "none")
     return PersistenceSettings(**values)

@@ -94,7 +94,7 @@ async def mud_database_url(mud_server_url: str) -> AsyncIterator[str]:
     """A migrated throwaway database for the whole session (dropped at the end)."""
     url = await create_database(mud_server_url)
     try:
-        await run_migrations(url)
+        await run_migrations(url, make_settings(url))
         yield url
     finally:
         await drop_database(mud_server_url, url)

@@ -224,7 +224,9 @@ class TestLifecycle:
             await layer.players.list_players()
 
     async def test_unreachable_database_is_a_typed_error(self) -> None:
-        settings = make_settings("postgres://postgres@127.0.0.1:1/nothing", retry_max_attempts=1)
+        settings = make_settings(
+            "postgres://postgres@127.0.0.1:1/nothing", through_pooler=False, retry_max_attempts=1
+        )
         with pytest.raises(PersistenceError) as info:
             async with AsyncPersistenceLayer(settings):
                 pass
@@ -286,7 +288,9 @@ class TestBoundedWaits:
             assert await layer.players.get_player_by_id(uuid.uuid4()) is None
 
     async def test_statement_timeout_is_typed(self, database_url: str) -> None:
-        settings = make_settings(database_url, statement_timeout=0.2, retry_max_attempts=1)
+        settings = make_settings(
+            database_url, through_pooler=False, statement_timeout=0.2, retry_max_attempts=1
+        )
         async with AsyncPersistenceLayer(settings) as layer:
             repo = SlowReads(db=layer.db, retry_policy=RetryPolicy(1))
             with pytest.raises(OperationTimeoutError):

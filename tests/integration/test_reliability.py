@@ -317,9 +317,10 @@ async def test_database_restart_is_survived_and_recovered_within_a_second() -> N
     socket_dir = server.get_uri().split("host=", 1)[1].split("&", 1)[0]
     server.psql("CREATE DATABASE mud;")
     url = f"postgres://postgres@/mud?host={socket_dir}"
-    await run_migrations(url)
+    await run_migrations(url, make_settings(url, through_pooler=False))
     settings = make_settings(
         url,
+        through_pooler=False,  # a private cluster, not the pooler's server
         pool_acquire_timeout=0.5,
         statement_timeout=2,
         retry_max_attempts=2,
