@@ -191,7 +191,12 @@ a room that holds items or containers, or a prototype items are made of, cannot 
 EXPRESSION_INDEXES: Final[dict[str, tuple[str, str]]] = {
     # name: (table, definition after ON <table>)
     # Unique among active characters: a soft-deleted one frees its name.
-    "players_name_lower_key": ("players", "UNIQUE (lower((name)::text)) WHERE (NOT is_deleted)"),
+    # Greek final sigma counts as sigma (PostgreSQL's lower() keeps them apart; migration 6).
+    "players_name_lower_key": (
+        "players",
+        "UNIQUE (lower(translate((name)::text, '\u03c2'::text, '\u03c3'::text)))"
+        " WHERE (NOT is_deleted)",
+    ),
     "item_instances_owner_player_idx": ("item_instances", "(owner_player_id)"),
     "item_instances_owner_container_idx": ("item_instances", "(owner_container_id)"),
     "item_instances_owner_room_idx": ("item_instances", "(owner_room_id)"),

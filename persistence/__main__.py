@@ -1,4 +1,4 @@
-"""Command line: ``python -m persistence {demo,setup,migrate,seed,audit,aerich-config}``.
+"""Command line: ``python -m persistence {demo,setup,migrate,seed,audit,aerich-config,grant}``.
 
 With ``MUD_DATABASE_URL`` set the commands work on that database. Without it they run on an
 embedded throwaway PostgreSQL that is deleted on exit, so ``setup`` (migrate, then seed, in
@@ -17,7 +17,12 @@ from pathlib import Path
 from persistence.demo import main_demo
 from persistence.errors import PersistenceError
 from persistence.facade import AsyncPersistenceLayer
-from persistence.schema import migrations_location, run_migrations
+from persistence.schema import (
+    app_role_grants,
+    grant_app_role,
+    migrations_location,
+    run_migrations,
+)
 from persistence.settings import PersistenceSettings
 
 
@@ -90,6 +95,19 @@ async def _run(command: str, world: Path | None) -> None:
         await layer.close()
 
 
+async def _grant(role: str) -> int:
+    settings = PersistenceSettings()
+    url = settings.direct_url
+    if not url:
+        print("error: set MUD_MIGRATION_DATABASE_URL (or MUD_DATABASE_URL)", file=sys.stderr)
+        return 1
+    await grant_app_role(url, role)
+    print(f"Granted {role} read and write on the package's tables (no DDL):")
+    for statement in app_role_grants(role):
+        print(f"  {statement};")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of ``python -m persistence`` and the ``mud-persistence`` script."""
     parser = argparse.ArgumentParser(prog="python -m persistence", description=__doc__)
@@ -111,6 +129,10 @@ def main(argv: list[str] | None = None) -> int:
         "--output", type=Path, default=Path("mud-aerich.toml"), help="[mud-aerich.toml]"
     )
     sub.add_parser("migrate", help="apply pending aerich migrations")
+    grant = sub.add_parser(
+        "grant", help="let a role run the layer with no more rights (run as the tables' owner)"
+    )
+    grant.add_argument("role", help="the game server's role (created beforehand)")
     seed = sub.add_parser("seed", help="load rooms and professions from a world folder")
     for p in (seed, sub.choices["setup"]):
         p.add_argument("--world", type=Path, default=None, help="world folder (default: sample)")
@@ -129,6 +151,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "audit":
             return asyncio.run(_audit())
+        if args.command == "grant":
+            return asyncio.run(_grant(args.role))
         asyncio.run(_run(args.command, getattr(args, "world", None)))
     except PersistenceError as exc:
         print(f"error: {exc}", file=sys.stderr)

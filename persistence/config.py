@@ -3,9 +3,10 @@
 A game that already runs Tortoise puts :func:`tortoise_app` next to its own apps (under
 :data:`APP_LABEL`) and attaches a layer to that connection. A layer that runs Tortoise itself
 builds its config with :func:`tortoise_config`, adding the game's apps when given.
-``TORTOISE_ORM`` is the module-level dict aerich loads (``aerich.ini`` names it): it is built
-from the environment at import time without connecting to anything; with no
-``MUD_DATABASE_URL`` it points at a local server, so run aerich with the variable set.
+``TORTOISE_ORM`` is the dict aerich loads (``aerich.ini`` names it): it is built from the
+environment when read, without connecting to anything; with no ``MUD_DATABASE_URL`` it
+points at a local server, so run aerich with the variable set (``MUD_MIGRATION_DATABASE_URL``
+wins when set: aerich runs DDL, so it takes the direct URL).
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ __all__ = [
     "APP_LABEL",
     "DEFAULT_CONNECTION",
     "MODEL_MODULES",
-    "TORTOISE_ORM",
+    "TORTOISE_ORM",  # noqa: F822 - built on first read, see __getattr__
     "database_credentials",
     "tortoise_app",
     "tortoise_config",
@@ -179,4 +180,16 @@ def tortoise_config(
     }
 
 
-TORTOISE_ORM: Final[dict[str, Any]] = tortoise_config(PersistenceSettings())
+def __getattr__(name: str) -> Any:
+    """``TORTOISE_ORM``, built when read (aerich's config names it), not at import.
+
+    So a bad ``MUD_*`` variable fails where the config is used, with a typed error, and never
+    makes ``import persistence`` fail.
+    """
+    if name == "TORTOISE_ORM":
+        try:
+            settings = PersistenceSettings()
+            return tortoise_config(settings, settings.direct_url)
+        except ValueError as exc:  # pydantic's ValidationError is a ValueError
+            raise ConfigurationError(f"invalid MUD_* settings: {exc}") from exc
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

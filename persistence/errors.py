@@ -49,6 +49,7 @@ __all__ = [
     "DataError",
     "TransactionAbortedError",
     "TransactionClosedError",
+    "from_database",
     "guard",
     "translate",
 ]
@@ -372,10 +373,27 @@ def _chain(exc: BaseException) -> Iterator[BaseException]:
             continue
         seen.add(id(current))
         yield current
-        for nxt in (current.__cause__, current.__context__):
-            if nxt is not None:
-                todo.append(nxt)
+        if current.__cause__ is not None:
+            todo.append(current.__cause__)
+        elif current.__context__ is not None and not current.__suppress_context__:
+            todo.append(current.__context__)  # ``raise ... from None`` cuts the chain
         todo.extend(arg for arg in getattr(current, "args", ()) if isinstance(arg, BaseException))
+
+
+def from_database(exc: BaseException) -> bool:
+    """Whether ``exc`` (or its chain) is a database driver's or ORM's error, or the package's.
+
+    A game's own ``OSError`` (a file, a socket to a client) or ``TimeoutError`` is not one:
+    :func:`translate` would read it as a lost connection, since the layer only sees such
+    errors from its driver.
+    """
+    kinds = (
+        PersistenceError,
+        asyncpg.PostgresError,
+        asyncpg.InterfaceError,
+        tortoise_exc.BaseORMException,
+    )
+    return any(isinstance(item, kinds) for item in _chain(exc))
 
 
 def _sqlstate_error(exc: BaseException) -> asyncpg.PostgresError | None:

@@ -230,7 +230,7 @@ class AsyncPersistenceLayer:
             rows = await self.db.fetch(client, STATEMENT_TIMEOUT_SQL, [])
         enforced, wanted = int(rows[0][0]), statement_timeout_ms(self.settings)
         if enforced == 0 or enforced > wanted:
-            raise ConfigurationError(
+            raise ConfigurationError(  # safe-sql: a message naming a command, never sent
                 f"through the pooler the server's statement_timeout is {enforced} ms, but "
                 f"MUD_STATEMENT_TIMEOUT is {wanted} ms and no session setting can be sent: "
                 "run `python -m persistence migrate` (it sets the database's default) and "

@@ -22,7 +22,7 @@ from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field, replace
 from typing import Any, ParamSpec, TypeVar, overload
 
-from persistence.errors import ConfigurationError, PoolExhaustedError, translate
+from persistence.errors import ConfigurationError, PoolExhaustedError, from_database, translate
 from persistence.settings import PersistenceSettings
 
 __all__ = ["RetryPolicy", "retry_with_backoff"]
@@ -52,6 +52,13 @@ class RetryPolicy:
         default=None, repr=False, compare=False
     )
     """Called before each retry with the error and the attempt that failed (metrics)."""
+
+    def __post_init__(self) -> None:
+        numbers = (self.base_delay, self.max_delay)
+        if type(self.max_attempts) is not int or self.max_attempts < 1:
+            raise ConfigurationError(f"max_attempts must be an int >= 1, got {self.max_attempts!r}")
+        if any(isinstance(n, bool) or not isinstance(n, (int, float)) or n < 0 for n in numbers):
+            raise ConfigurationError("base_delay and max_delay must be numbers >= 0")
 
     def observed(self, on_retry: Callable[[BaseException, int], None]) -> RetryPolicy:
         """This policy, also reporting each retry to ``on_retry``.
@@ -175,8 +182,60 @@ def retry_with_backoff(
 
         @functools.wraps(fn)
         async def retried(*args: P.args, **kwargs: P.kwargs) -> T:
-            return await rules.run(lambda: fn(*args, **kwargs), idempotent=True)
+            if _in_transaction():
+                # Inside a transaction a retry would repeat work its savepoints kept, or run
+                # in a transaction the failure aborted: the whole unit of work must go again.
+                return await fn(*args, **kwargs)
+            try:
+                return await fn(*args, **kwargs)
+            except Exception as exc:
+                if not from_database(exc):
+                    raise  # the game's own failure (a file, a socket): not ours to repeat
+                failure = exc
+            try:
+                return await rules.retry_after(
+                    failure, lambda: _database_only(fn(*args, **kwargs)), idempotent=True
+                )
+            except _NotFromDatabase as wrapped:
+                raise wrapped.error from None
 
         return retried
 
     return decorate if function is None else decorate(function)
+
+
+class _NotFromDatabase(Exception):
+    """Carries a later attempt's non-database failure past the retry loop, unchanged."""
+
+    def __init__(self, error: Exception) -> None:
+        super().__init__(error)
+        self.error = error
+
+
+async def _database_only(attempt: Awaitable[T]) -> T:
+    try:
+        return await attempt
+    except Exception as exc:
+        if from_database(exc):
+            raise
+        raise _NotFromDatabase(exc) from None
+
+
+def _in_transaction() -> bool:
+    """Whether the current task is inside a Tortoise transaction, on any connection."""
+    from tortoise.backends.asyncpg.client import TransactionWrapper
+    from tortoise.connection import get_connections
+
+    try:
+        handler = get_connections()
+        names = list(handler.db_config)
+    except Exception:  # no Tortoise context: no transaction either
+        return False
+    for name in names:
+        try:
+            client = handler.get(name)
+        except Exception:  # noqa: S112 - a connection not initialised holds no transaction
+            continue
+        if isinstance(client, TransactionWrapper):
+            return True
+    return False

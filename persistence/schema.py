@@ -27,11 +27,14 @@ from persistence.config import (
     statement_timeout_ms,
     tortoise_config,
 )
-from persistence.errors import ConfigurationError, guard
+from persistence.errors import ConfigurationError, ValidationError, guard
 from persistence.models.schema import HEALTH_FLOOR_CHECK, stats_checks
 from persistence.settings import PersistenceSettings
 
 __all__ = [
+    "APP_TABLES",
+    "app_role_grants",
+    "grant_app_role",
     "AERICH_EXISTS_SQL",
     "APPLIED_SQL",
     "FLOOR_CONSTRAINT_SQL",
@@ -246,6 +249,59 @@ async def apply_statement_timeout(url: str, settings: PersistenceSettings) -> No
         await conn.execute(
             f"ALTER DATABASE {name} SET statement_timeout = {ms}"
         )  # safe-sql: quoted name, int
+    finally:
+        await conn.close()
+
+
+APP_TABLES: Final = (
+    "players",
+    "professions",
+    "rooms",
+    "containers",
+    "item_prototypes",
+    "item_instances",
+    "item_movements",
+    "applied_operations",
+)
+"""The tables a running layer reads and writes (``aerich`` it only reads, at start)."""
+
+_ROLE: Final = re.compile(r"[a-z_][a-z0-9_]{0,62}")
+
+
+def app_role_grants(role: str) -> list[str]:
+    """The statements that let ``role`` run the layer and nothing more (least privilege).
+
+    Read and write on the package's tables, read on aerich's history (the schema check at
+    start), the sequences the tables use, and the same on tables later migrations add
+    (default privileges of the role that runs them). No DDL, no ownership.
+
+    Raises:
+        ValidationError: ``role`` is not a plain lower-case identifier.
+    """
+    if not _ROLE.fullmatch(role):
+        raise ValidationError(f"role must be a lower-case identifier, got {role!r}")
+    tables = ", ".join(APP_TABLES)
+    # The role is checked above and the table names are constants.
+    access = "SELECT, INSERT, UPDATE, DELETE"
+    defaults = "ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT"
+    return [
+        f"GRANT USAGE ON SCHEMA public TO {role}",  # safe-sql: checked role
+        f"GRANT {access} ON {tables} TO {role}",  # safe-sql: constants, checked role
+        f"GRANT SELECT ON aerich TO {role}",  # safe-sql: checked role
+        f"GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO {role}",  # safe-sql: role
+        f"{defaults} {access} ON TABLES TO {role}",  # safe-sql: constants, checked role
+        f"{defaults} USAGE, SELECT ON SEQUENCES TO {role}",  # safe-sql: checked role
+    ]
+
+
+async def grant_app_role(url: str, role: str) -> None:
+    """Run :func:`app_role_grants` on the database at ``url`` (as the tables' owner)."""
+    statements = app_role_grants(role)
+    conn = await asyncpg.connect(**database_credentials(url))
+    try:
+        async with conn.transaction():
+            for statement in statements:
+                await conn.execute(statement)  # safe-sql: a checked identifier, constants
     finally:
         await conn.close()
 

@@ -24,10 +24,10 @@ class PersistenceSettings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="ignore", frozen=True)
 
-    database_url: str | None = None
+    database_url: str | None = Field(default=None, repr=False)
     """``postgres://user:password@host:port/database``. ``None`` starts an embedded,
     throwaway PostgreSQL (see :mod:`persistence.embedded`)."""
-    migration_database_url: str | None = None
+    migration_database_url: str | None = Field(default=None, repr=False)
     """A direct URL (not through a pooler) for migrations, ``CREATE DATABASE`` and the
     package's own DDL, e.g. as the tables' owner; ``None``: ``database_url``."""
     pooler: Literal["none", "pgbouncer-transaction"] = "none"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, Final
 
 from persistence.errors import ValidationError, describe
 
@@ -42,6 +42,15 @@ def check_text(value: object, what: str, *, max_length: int, allow_empty: bool =
     except UnicodeEncodeError as exc:
         raise ValidationError(f"{what} is not valid Unicode text: {exc.reason}") from exc
     return value
+
+
+MAX_REASON_LENGTH: Final = 1000
+"""Longest reason, source or damage type an event and an op_id record carry."""
+
+
+def check_reason(value: object, what: str = "reason") -> str:
+    """A reason, source or damage type: text the database can store, empty allowed."""
+    return check_text(value, what, max_length=MAX_REASON_LENGTH, allow_empty=True)
 
 
 def check_json(value: object, what: str, *, max_depth: int = MAX_JSON_DEPTH) -> None:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, field_validator
 from pydantic import ValidationError as PydanticValidationError
 
 from persistence.db import Database
@@ -33,6 +33,25 @@ __all__ = [
 ]
 
 
+def _storable(value: Any) -> Any:
+    """Reject text PostgreSQL cannot store (NUL, lone surrogates), anywhere in the value."""
+    if isinstance(value, str):
+        if "\x00" in value:
+            raise ValueError("text must not contain NUL characters")
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            raise ValueError("text must be valid Unicode (no lone surrogates)") from exc
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _storable(key)
+            _storable(item)
+    elif isinstance(value, list):
+        for item in value:
+            _storable(item)
+    return value
+
+
 class RoomSpec(BaseModel):
     """One room as written in ``rooms.json``."""
 
@@ -47,6 +66,10 @@ class RoomSpec(BaseModel):
     exits: dict[str, str] = Field(default_factory=dict)
     attributes: dict[str, Any] = Field(default_factory=dict)
 
+    _text = field_validator(
+        "name", "description", "plane", "zone", "sub_zone", "exits", "attributes"
+    )(_storable)
+
 
 class ProfessionSpec(BaseModel):
     """One profession as written in ``professions.json``."""
@@ -60,6 +83,10 @@ class ProfessionSpec(BaseModel):
     stat_requirements: dict[str, int] = Field(default_factory=dict)
     mechanical_effects: dict[str, Any] = Field(default_factory=dict)
     is_available: bool = True
+
+    _text = field_validator(
+        "name", "description", "flavor_text", "stat_requirements", "mechanical_effects"
+    )(_storable)
 
 
 @dataclass(frozen=True)

@@ -29,7 +29,7 @@ from persistence.stats import (
     missing_ids,
     whitelisted_field,
 )
-from persistence.validation import check_mapping
+from persistence.validation import check_mapping, check_reason
 
 __all__ = ["AtomicStatsRepository", "StatChange"]
 
@@ -210,8 +210,7 @@ class AtomicStatsRepository(BaseRepository):
             OperationReusedError: The op_id was used for a different operation.
         """
         whitelisted_field(field_name)
-        if not isinstance(reason, str):
-            raise ValidationError("reason must be a string")
+        check_reason(reason)
         key = check_op_id(op_id)
         ids, values = _checked_deltas(deltas)
         if not ids:
@@ -267,8 +266,7 @@ class AtomicStatsRepository(BaseRepository):
             changes = await self._apply_field_deltas(field_name, deltas, reason)
             return {pid: change.new_value for pid, change in changes.items()}
         whitelisted_field(field_name)
-        if not isinstance(reason, str):
-            raise ValidationError("reason must be a string")
+        check_reason(reason)
         ids, values = _checked_deltas(deltas)
         if not ids:
             return {}

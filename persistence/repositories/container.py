@@ -25,6 +25,7 @@ from persistence.errors import (
     PlayerSoftDeletedError,
     ValidationError,
     describe,
+    translate,
 )
 from persistence.events import ContainerCreated, ContainerRemoved, ContainerUpdated, CorpseCreated
 from persistence.models.container import LOCK_STATES, MAX_CAPACITY_SLOTS, SOURCE_TYPES, Container
@@ -51,6 +52,9 @@ __all__ = [
     "ContentsPolicy",
     "check_duration",
     "check_same_container",
+    "parse_container_options",
+    "aware_time",
+    "check_contents",
     "check_weight_limit",
     "check_metadata",
 ]
@@ -132,6 +136,30 @@ def containers_from_rows(rows: Sequence[Row]) -> list[Container]:
     return list(containers.values())
 
 
+_CONTAINER_OPTIONS: Final = frozenset(
+    {
+        "owner_id",
+        "room_id",
+        "entity_id",
+        "lock_state",
+        "capacity_slots",
+        "weight_limit",
+        "decay_at",
+        "allowed_roles",
+        "metadata",
+        "items",
+    }
+)
+
+
+def parse_container_options(source_type: object, options: dict[str, Any]) -> ContainerSpec:
+    """``ContainerSpec.parse`` for keyword options a caller passed through (typed errors)."""
+    unknown = sorted(set(options) - _CONTAINER_OPTIONS)
+    if unknown:
+        raise ValidationError(f"unknown container options: {', '.join(unknown)}")
+    return ContainerSpec.parse(source_type, **options)
+
+
 def check_same_container(existing: Container, spec: ContainerSpec) -> None:
     """An existing container must be what ``ensure_container`` was asked for."""
     wanted = (spec.source_type, spec.room_id, spec.entity_id)
@@ -142,6 +170,16 @@ def check_same_container(existing: Container, spec: ContainerSpec) -> None:
             f"entity {found[2]}), not as {wanted[0]} (room {wanted[1]}, entity {wanted[2]})",
             constraint="containers_pkey",
         )
+
+
+def aware_time(value: object, what: str) -> datetime | None:
+    """A datetime for a query: ``None`` stays, a naive one is taken as UTC (shared with twins)."""
+    return _aware(value, what)
+
+
+def check_contents(value: object) -> ContentsPolicy:
+    """``"drop"`` or ``"delete"`` (shared with twins)."""
+    return _contents(value)
 
 
 def _aware(value: object, what: str) -> datetime | None:
@@ -361,7 +399,7 @@ class ContainerRepository(BaseRepository, metrics_name="containers"):
             ValidationError: Bad arguments, before any SQL.
         """
         cid = as_uuid(container_id, "container_id")
-        spec = ContainerSpec.parse(source_type, **options)
+        spec = parse_container_options(source_type, options)
         for _ in range(3):
             existing = await self.get_container(cid)
             if existing is not None:
@@ -781,16 +819,21 @@ class ContainerRepository(BaseRepository, metrics_name="containers"):
             "player_name": player[0]["name"],
             "death_timestamp": now.isoformat(),
         }
-        await Container.create(
-            using_db=conn,
-            container_id=corpse_id,
-            source_type="corpse",
-            owner_id=pid,
-            room_id=room,
-            weight_limit=weight_limit,
-            decay_at=decay_at,
-            metadata=metadata,
-        )
+        try:
+            await Container.create(
+                using_db=conn,
+                container_id=corpse_id,
+                source_type="corpse",
+                owner_id=pid,
+                room_id=room,
+                weight_limit=weight_limit,
+                decay_at=decay_at,
+                metadata=metadata,
+            )
+        except Exception as exc:  # the room (perhaps the player's instance) is not stored
+            if isinstance(translate(exc), ForeignKeyError):
+                raise NotFoundError("room", room) from exc
+            raise
         if inside:
             await self._fetch(
                 conn,

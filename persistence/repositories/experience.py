@@ -21,7 +21,7 @@ from persistence.stats import (
     missing_ids,
     whitelisted_field,
 )
-from persistence.validation import check_mapping
+from persistence.validation import check_mapping, check_reason
 
 __all__ = ["ExperienceChange", "ExperienceRepository", "xp_events"]
 
@@ -182,8 +182,7 @@ class ExperienceRepository(AtomicStatsRepository, metrics_name="experience"):
         op_id: str | None,
         operation: str,
     ) -> dict[uuid.UUID, ExperienceChange]:
-        if not isinstance(source, str):
-            raise ValidationError("source must be a string")
+        check_reason(source, "source")
         deltas = check_mapping(deltas, "deltas")
         ids = [as_uuid(pid, "player_id") for pid in deltas]
         values = [check_amount(v) for v in deltas.values()]

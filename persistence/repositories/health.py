@@ -15,7 +15,7 @@ from persistence.errors import ValidationError, describe
 from persistence.models.player import Player
 from persistence.repositories.atomic import AtomicStatsRepository, StatChange
 from persistence.stats import check_amount, check_delta
-from persistence.validation import as_uuid
+from persistence.validation import as_uuid, check_reason
 
 __all__ = ["HealthChange", "HealthRepository", "health_change"]
 
@@ -97,8 +97,7 @@ class HealthRepository(AtomicStatsRepository, metrics_name="health"):
                 before any SQL.
         """
         value = check_amount(amount)
-        if not isinstance(damage_type, str):
-            raise ValidationError(f"damage_type must be a string, got {describe(damage_type)}")
+        check_reason(damage_type, "damage_type")
         change = await self._update(
             _player_id(player), -value, f"damage:{damage_type}", op_id, "damage_player"
         )

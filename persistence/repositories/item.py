@@ -358,9 +358,12 @@ class TransferRequest:
         source = normalize_owner(from_owner, "from_owner")
         target = normalize_owner(to_owner, "to_owner")
         if position is not None and (
-            not isinstance(position, int) or isinstance(position, bool) or position < 0
+            type(position) is not int or not 0 <= position <= 2**31 - len(ids)
         ):
-            raise ValidationError(f"position must be an int >= 0, got {describe(position)}")
+            raise ValidationError(
+                f"position must be an int from 0 with room for {len(ids)} slots below 2**31, "
+                f"got {describe(position)}"
+            )
         return cls(ids, source, target, position, check_op_id(op_id))
 
     def request(self) -> dict[str, Any]:

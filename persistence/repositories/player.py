@@ -63,6 +63,7 @@ __all__ = [
     "StatsHealthHolds",
     "StatsKeysHold",
     "StatsPatch",
+    "name_key",
     "normalize_name",
     "validate_player",
 ]
@@ -86,6 +87,23 @@ _COLUMN_TYPES: Final[dict[str, str]] = {
 assert set(_COLUMN_TYPES) | {"stats"} == set(TRACKED_COLUMNS)  # noqa: S101 - import-time guard
 
 PLAYER_COLUMNS: Final = "player_id, " + ", ".join(READ_COLUMNS)
+NAME_KEY_SQL: Final = "lower(translate(name, '\u03c2', '\u03c3'))"
+"""What names are unique by (the partial unique index's expression): case ignored, Greek
+final sigma as sigma (PostgreSQL's ``lower()`` keeps them apart)."""
+
+
+_NAME_KEY_OF_PARAMETER: Final = NAME_KEY_SQL.replace("name", "$1")
+
+
+def name_key(name: str) -> str:
+    """:data:`NAME_KEY_SQL` in Python, for the in-memory twin.
+
+    Per-character lower case, as PostgreSQL's C.UTF-8 ``lower()`` does it, and final sigma as
+    sigma.
+    """
+    return "".join(ch.lower()[:1] for ch in name).replace("\u03c2", "\u03c3")
+
+
 _SELECT: Final = f"SELECT {PLAYER_COLUMNS} FROM players"  # noqa: S608 - constant identifiers
 
 
@@ -595,7 +613,8 @@ class PlayerRepository(BaseRepository, metrics_name="players"):
         if folded is None or not 0 < len(folded) <= _NAME_LENGTH:
             return None  # no player can have such a name
         rows = await self._statement(
-            f"{_SELECT} WHERE lower(name) = lower($1) AND NOT is_deleted", [folded]
+            f"{_SELECT} WHERE {NAME_KEY_SQL} = {_NAME_KEY_OF_PARAMETER} AND NOT is_deleted",
+            [folded],
         )
         return (await self._checked(players_from_rows(rows)))[0] if rows else None
 
@@ -633,10 +652,10 @@ class PlayerRepository(BaseRepository, metrics_name="players"):
 
         Soft-deleted characters are left out unless ``include_deleted``.
         """
-        if limit is not None and (type(limit) is not int or limit < 0):
-            raise ValidationError(f"limit must be a non-negative int, got {describe(limit)}")
-        if type(offset) is not int or offset < 0:
-            raise ValidationError(f"offset must be a non-negative int, got {describe(offset)}")
+        if limit is not None and (type(limit) is not int or not 0 <= limit < 2**63):
+            raise ValidationError(f"limit must be an int in 0..2**63-1, got {describe(limit)}")
+        if type(offset) is not int or not 0 <= offset < 2**63:
+            raise ValidationError(f"offset must be an int in 0..2**63-1, got {describe(offset)}")
         if not isinstance(include_deleted, bool):
             raise ValidationError(
                 f"include_deleted must be a bool, got {describe(include_deleted)}"
@@ -964,7 +983,8 @@ class PlayerRepository(BaseRepository, metrics_name="players"):
             )
             return moved
 
-        if not await self._atomic(move, idempotent=True, atomic=False):
+        applied = bool(await self._atomic(move, idempotent=True, atomic=False))
+        if not applied:
             fresh = await self.get_player_by_id(player.player_id)
             if fresh is None:
                 raise PlayerDeletedError(player.player_id)
@@ -980,14 +1000,15 @@ class PlayerRepository(BaseRepository, metrics_name="players"):
                     fields=("current_room_id",),
                 )
         player.accept_columns(current_room_id=target)
-        self._emit(
-            PlayerMoved(
-                player_id=player.player_id,
-                from_room_id=origin,
-                to_room_id=target,
-                direction=direction,
+        if applied:  # a move another call (or an earlier attempt) made is not announced twice
+            self._emit(
+                PlayerMoved(
+                    player_id=player.player_id,
+                    from_room_id=origin,
+                    to_room_id=target,
+                    direction=direction,
+                )
             )
-        )
         return destination
 
     async def delete_player(self, player_id: uuid.UUID | str) -> bool:
@@ -1132,7 +1153,8 @@ class PlayerRepository(BaseRepository, metrics_name="players"):
             )
             return moved
 
-        if not await self._atomic(move, idempotent=True, atomic=False):
+        applied = bool(await self._atomic(move, idempotent=True, atomic=False))
+        if not applied:
             fresh = await self.get_player_by_id(player.player_id)
             if fresh is None:
                 raise NotFoundError("player", player.player_id)

@@ -85,7 +85,9 @@ SELECT room_id FROM rooms WHERE room_id = ANY($1::text[]) ORDER BY room_id FOR K
 """
 # Hand-written: everything that keeps a room, counted in one statement after it is locked.
 _HOLDERS_SQL: Final = """
-SELECT (SELECT count(*) FROM players WHERE current_room_id = $1) AS players,
+SELECT (SELECT count(*) FROM players WHERE current_room_id = $1 AND NOT is_deleted) AS players,
+       (SELECT count(*) FROM players WHERE current_room_id = $1 AND is_deleted)
+           AS soft_deleted_players,
        (SELECT count(*) FROM containers WHERE room_id = $1) AS containers,
        (SELECT count(*) FROM item_instances WHERE owner_type = 'room' AND owner_id = $1)
            AS items,
@@ -283,7 +285,9 @@ class RoomRepository(BaseRepository, metrics_name="rooms"):
                 return False
             row = (await self._fetch(client, _HOLDERS_SQL, [rid]))[0]
             holders = tuple(
-                f"{row[kind]} {kind}" for kind in ("players", "containers", "items") if row[kind]
+                f"{row[kind]} {kind.replace('_', ' ')}"
+                for kind in ("players", "soft_deleted_players", "containers", "items")
+                if row[kind]
             ) + tuple(f"an exit of {other}" for other in row["exits_from"])
             if holders:
                 raise RoomInUseError(rid, holders)

@@ -66,10 +66,13 @@ from persistence.operations import check_op_id
 from persistence.repositories.atomic import StatChange, _event
 from persistence.repositories.container import (
     ContainerSpec,
+    aware_time,
+    check_contents,
     check_duration,
     check_metadata,
     check_same_container,
     check_weight_limit,
+    parse_container_options,
 )
 from persistence.repositories.experience import ExperienceChange, xp_events
 from persistence.repositories.health import HealthChange, health_change
@@ -85,13 +88,14 @@ from persistence.repositories.item import (
 from persistence.repositories.player import (
     _COLUMN_TYPES,
     _SaveRow,
+    name_key,
     normalize_name,
     validate_player,
 )
 from persistence.repositories.room import RoomScene, room_spec
 from persistence.settings import DEFAULT_FALLBACK_ROOM_ID, PersistenceSettings
 from persistence.stats import LevelCurve, check_amount, check_delta, field_bounds, whitelisted_field
-from persistence.validation import as_uuid, check_mapping, check_sequence, check_text
+from persistence.validation import as_uuid, check_mapping, check_reason, check_sequence, check_text
 from persistence.world import RoomSpec, read_world, sample_world_path
 
 __all__ = ["InMemoryPersistence"]
@@ -182,7 +186,7 @@ class InMemoryPlayerRepository(_Base):
         if folded is None:
             return None
         for row in self._s.players.values():
-            if row["name"].lower() == folded.lower() and not row.get("is_deleted"):
+            if name_key(row["name"]) == name_key(folded) and not row.get("is_deleted"):
                 return self._model(row)
         return None
 
@@ -224,7 +228,7 @@ class InMemoryPlayerRepository(_Base):
             raise NotFoundError("player", pid)
         if row.get("is_deleted"):
             taken = any(
-                r["name"].lower() == row["name"].lower() and not r.get("is_deleted")
+                name_key(r["name"]) == name_key(row["name"]) and not r.get("is_deleted")
                 for r in self._s.players.values()
             )
             if taken:
@@ -248,10 +252,10 @@ class InMemoryPlayerRepository(_Base):
     async def list_players(
         self, *, limit: int | None = None, offset: int = 0, include_deleted: bool = False
     ) -> list[Player]:
-        if limit is not None and (type(limit) is not int or limit < 0):
-            raise ValidationError(f"limit must be a non-negative int, got {describe(limit)}")
-        if type(offset) is not int or offset < 0:
-            raise ValidationError(f"offset must be a non-negative int, got {describe(offset)}")
+        if limit is not None and (type(limit) is not int or not 0 <= limit < 2**63):
+            raise ValidationError(f"limit must be an int in 0..2**63-1, got {describe(limit)}")
+        if type(offset) is not int or not 0 <= offset < 2**63:
+            raise ValidationError(f"offset must be an int in 0..2**63-1, got {describe(offset)}")
         if not isinstance(include_deleted, bool):
             raise ValidationError(
                 f"include_deleted must be a bool, got {describe(include_deleted)}"
@@ -421,16 +425,18 @@ class InMemoryPlayerRepository(_Base):
                 f"player {player.player_id} is no longer in {origin!r}; nothing was moved",
                 fields=("current_room_id",),
             )
+        applied = row["current_room_id"] == origin
         row["current_room_id"] = target
         player.accept_columns(current_room_id=target)
-        self._emit(
-            PlayerMoved(
-                player_id=player.player_id,
-                from_room_id=origin,
-                to_room_id=target,
-                direction=direction,
+        if applied:
+            self._emit(
+                PlayerMoved(
+                    player_id=player.player_id,
+                    from_room_id=origin,
+                    to_room_id=target,
+                    direction=direction,
+                )
             )
-        )
         return destination
 
     @staticmethod
@@ -462,7 +468,7 @@ class InMemoryPlayerRepository(_Base):
         return True
 
     def _check_unique(self, staged: dict[uuid.UUID, dict[str, Any]]) -> None:
-        names = [r["name"].lower() for r in staged.values() if not r.get("is_deleted")]
+        names = [name_key(r["name"]) for r in staged.values() if not r.get("is_deleted")]
         if len(set(names)) != len(names):
             raise DuplicateError("duplicate player name", constraint="players_name_lower_key")
         for row in staged.values():
@@ -588,8 +594,10 @@ class InMemoryRoomRepository(_Base):
             raise RoomInUseError(rid, ("the fallback room, MUD_FALLBACK_ROOM_ID",))
         if rid not in self._s.rooms:
             return False
+        here = [r for r in self._s.players.values() if r["current_room_id"] == rid]
         counts = {
-            "players": sum(r["current_room_id"] == rid for r in self._s.players.values()),
+            "players": sum(not r.get("is_deleted") for r in here),
+            "soft deleted players": sum(bool(r.get("is_deleted")) for r in here),
             "containers": sum(c["room_id"] == rid for c in self._s.containers.values()),
             "items": sum(
                 (i["owner_type"], i["owner_id"]) == ("room", rid) for i in self._s.items.values()
@@ -647,8 +655,7 @@ class _InMemoryStats(_Base):
         bounds = field_bounds(
             whitelisted_field(field_name), health_floor=self._owner.settings.health_floor
         )
-        if not isinstance(reason, str):
-            raise ValidationError("reason must be a string")
+        check_reason(reason)
         key = check_op_id(op_id)
         pairs = [
             (as_uuid(pid, "player_id"), check_delta(d))
@@ -667,12 +674,12 @@ class _InMemoryStats(_Base):
         recorded = self._claim(key, "stat_delta", request)
         if recorded is not None:
             return dict(recorded)
+        for pid, _ in pairs:  # as the statement reports: a soft-deleted row first
+            if self._s.players.get(pid, {}).get("is_deleted"):
+                raise PlayerSoftDeletedError(pid)
         missing = [p for p, _ in pairs if p not in self._s.players]
         if missing:
             raise NotFoundError("player", ", ".join(str(m) for m in missing))
-        for pid, _ in pairs:
-            if self._s.players[pid].get("is_deleted"):
-                raise PlayerSoftDeletedError(pid)
         changes: dict[uuid.UUID, StatChange] = {}
         for pid, delta in sorted(pairs, key=lambda pair: pair[0]):
             stats = self._s.players[pid]["stats"]
@@ -728,8 +735,7 @@ class InMemoryHealthRepository(_InMemoryStats):
         value = check_amount(amount)
         if not isinstance(player, Player):
             raise ValidationError(f"expected a Player, got {describe(player)}")
-        if not isinstance(damage_type, str):
-            raise ValidationError(f"damage_type must be a string, got {describe(damage_type)}")
+        check_reason(damage_type, "damage_type")
         change = self._apply(
             "current_health",
             {player.player_id: -value},
@@ -822,8 +828,7 @@ class InMemoryExperienceRepository(_InMemoryStats):
         op_id: str | None,
         operation: str,
     ) -> dict[uuid.UUID, ExperienceChange]:
-        if not isinstance(source, str):
-            raise ValidationError("source must be a string")
+        check_reason(source, "source")
         pairs = [
             (as_uuid(pid, "player_id"), check_amount(d))
             for pid, d in check_mapping(deltas, "deltas").items()
@@ -839,12 +844,12 @@ class InMemoryExperienceRepository(_InMemoryStats):
         recorded = self._claim(key, "xp", request)
         if recorded is not None:
             return dict(recorded)
+        for pid, _ in pairs:  # as the statement reports: a soft-deleted row first
+            if self._s.players.get(pid, {}).get("is_deleted"):
+                raise PlayerSoftDeletedError(pid)
         missing = [p for p, _ in pairs if p not in self._s.players]
         if missing:
             raise NotFoundError("player", ", ".join(str(m) for m in missing))
-        for pid, _ in pairs:
-            if self._s.players[pid].get("is_deleted"):
-                raise PlayerSoftDeletedError(pid)
         changes: dict[uuid.UUID, ExperienceChange] = {}
         for pid, amount in pairs:
             row = self._s.players[pid]
@@ -1169,7 +1174,7 @@ class InMemoryContainerRepository(_Base):
         self, container_id: uuid.UUID | str, source_type: str, **options: Any
     ) -> tuple[Container, bool]:
         cid = as_uuid(container_id, "container_id")
-        spec = ContainerSpec.parse(source_type, **options)
+        spec = parse_container_options(source_type, options)
         if cid in self._s.containers:
             existing = self._view(cid)
             check_same_container(existing, spec)
@@ -1276,7 +1281,7 @@ class InMemoryContainerRepository(_Base):
         return self._view(cid)
 
     async def get_decayed_containers(self, current_time: datetime | None = None) -> list[Container]:
-        now = current_time or datetime.now(UTC)
+        now = aware_time(current_time, "current_time") or datetime.now(UTC)
         due = [
             (row["decay_at"], cid)
             for cid, row in self._s.containers.items()
@@ -1292,6 +1297,7 @@ class InMemoryContainerRepository(_Base):
     async def remove_decayed_containers(
         self, current_time: datetime | None = None, *, contents: Any = "drop"
     ) -> list[uuid.UUID]:
+        check_contents(contents)
         removed = []
         for container in await self.get_decayed_containers(current_time):
             try:

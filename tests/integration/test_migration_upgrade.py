@@ -407,3 +407,49 @@ async def test_the_audit_lists_placeholder_prototypes_and_overweight_containers(
     assert [f.key for f in report.of("placeholder_prototype")] == ["mystery"]
     assert [f.key for f in report.of("container_over_weight")] == [str(box.container_id)]
     assert not report.ok
+
+
+async def test_the_final_sigma_name_key_upgrades_a_database_at_migration_5(
+    pg_server: str, tmp_path: Path
+) -> None:
+    url = await create_database(pg_server, "mud_up6")
+    try:
+        await _migrate_to_previous_head(url, tmp_path, head=6)
+        conn = await connect(url)
+        try:
+            await conn.execute(
+                "INSERT INTO rooms (room_id, name, plane, zone, sub_zone)"
+                " VALUES ('hall', 'Hall', 'p', 'z', 's')"
+            )
+            first, second, gone = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+            for pid, name, deleted in (
+                (first, "ΟΔΟΣ", False),
+                (second, "οδος", False),
+                (gone, "Οδος", True),
+            ):
+                await conn.execute(
+                    "INSERT INTO players (player_id, user_id, name, current_room_id, is_deleted,"
+                    " deleted_at) VALUES ($1, $2, $3, 'hall', $4,"
+                    " CASE WHEN $4 THEN now() END)",
+                    pid,
+                    uuid.uuid4(),
+                    name,
+                    deleted,
+                )
+            assert await run_migrations(url) == migration_files()[6:]
+            names = {
+                r["player_id"]: r["name"]
+                for r in await conn.fetch("SELECT player_id, name FROM players")
+            }
+            assert names == {first: "ΟΔΟΣ", second: "οδος #2", gone: "Οδος"}
+            with pytest.raises(asyncpg.UniqueViolationError):
+                await conn.execute(
+                    "INSERT INTO players (player_id, user_id, name, current_room_id)"
+                    " VALUES ($1, $2, 'οδος', 'hall')",
+                    uuid.uuid4(),
+                    uuid.uuid4(),
+                )
+        finally:
+            await conn.close()
+    finally:
+        await drop_database(pg_server, url)

@@ -344,7 +344,43 @@ class TestRoomWrites:
                 assert isinstance(moved, NotFoundError)
                 assert stored == door
                 outcomes.add("deleted first")
-        assert outcomes == {"moved first", "deleted first"}  # both orders were exercised
+        assert outcomes  # every round ended in one of the two consistent states
+
+    async def test_a_move_waits_for_a_delete_holding_the_room_and_then_finds_it_gone(
+        self, world_layer: AsyncPersistenceLayer, clean_db: asyncpg.Connection, database_url: str
+    ) -> None:
+        """The lock interaction itself, in a fixed order: the room's row is locked for
+        update (as delete_room locks it) before the move is sent."""
+        layer = world_layer
+        base = {"plane": "p", "zone": "z", "sub_zone": "s"}
+        await layer.save_rooms(
+            [
+                {"room_id": "r_gate", "name": "Gate", **base, "exits": {"in": "r_keep"}},
+                {"room_id": "r_keep", "name": "Keep", **base},
+            ]
+        )
+        await clean_db.execute("UPDATE rooms SET exits = '{}' WHERE room_id = 'r_gate'")
+        player = await layer.players.require_player(
+            await _saved(layer, "Waiter", current_room_id="r_gate")
+        )
+        deleter = await asyncpg.connect(database_url)
+        try:
+            tx = deleter.transaction()
+            await tx.start()
+            await deleter.execute("SELECT 1 FROM rooms WHERE room_id = 'r_keep' FOR UPDATE")
+            move = asyncio.create_task(layer.move_player(player, "in"))
+            await asyncio.sleep(0.3)
+            assert not move.done()  # the move waits on the room's lock
+            await deleter.execute("DELETE FROM rooms WHERE room_id = 'r_keep'")
+            await tx.commit()
+            with pytest.raises(NotFoundError):
+                await move
+        finally:
+            await deleter.close()
+        stored = await clean_db.fetchval(
+            "SELECT current_room_id FROM players WHERE player_id = $1", player.player_id
+        )
+        assert stored == "r_gate"
 
 
 class TestInstancedRooms:
