@@ -7,6 +7,7 @@ from persistence.models.app import APP_LABEL
 from persistence.models.container import Container
 from persistence.models.item import ItemInstance, ItemPrototype
 from persistence.models.operation import AppliedOperation, ItemMovement
+from persistence.models.outbox import EventConsumer, EventDelivery, OutboxEvent
 from persistence.models.player import Player
 from persistence.models.profession import Profession
 from persistence.models.room import Room
@@ -15,6 +16,9 @@ from persistence.models.stats import NUMERIC_STATS, STAT_REGISTRY, PlayerStats, 
 __all__ = [
     "APP_LABEL",
     "AppliedOperation",
+    "EventConsumer",
+    "EventDelivery",
+    "OutboxEvent",
     "ItemMovement",
     "Container",
     "ItemInstance",

@@ -177,6 +177,14 @@ EXTRA_FOREIGN_KEYS: Final[dict[str, tuple[str, str]]] = {
         "containers",
         "FOREIGN KEY (room_id) REFERENCES rooms(room_id) ON DELETE RESTRICT",
     ),
+    "event_deliveries_outbox_fkey": (
+        "event_deliveries",
+        "FOREIGN KEY (outbox_id) REFERENCES event_outbox(id) ON DELETE CASCADE",
+    ),
+    "event_deliveries_consumer_fkey": (
+        "event_deliveries",
+        "FOREIGN KEY (consumer) REFERENCES event_consumers(name) ON DELETE CASCADE",
+    ),
     "item_instances_prototype_fkey": (
         "item_instances",
         "FOREIGN KEY (prototype_id) REFERENCES item_prototypes(prototype_id) ON DELETE RESTRICT",
@@ -230,6 +238,8 @@ COLUMN_DEFAULTS: Final[dict[tuple[str, str], str]] = {
     ("item_instances", "attunement_state"): "{}",
     ("item_instances", "metadata"): "{}",
     ("item_instances", "origin_metadata"): "{}",
+    ("event_outbox", "payload"): "{}",
+    ("event_consumers", "since_id"): "0",
     ("applied_operations", "request"): "{}",
     ("applied_operations", "result"): "{}",
 }

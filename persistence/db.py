@@ -24,6 +24,7 @@ import logging
 from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager, contextmanager
 from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
 
 from tortoise.backends.asyncpg.client import AsyncpgDBClient, TransactionWrapper
 from tortoise.backends.base.client import BaseDBAsyncClient
@@ -120,6 +121,32 @@ class Database:
         if self._url is None:
             raise ConfigurationError("the database is not started")
         return self._url
+
+    def listen_url(self) -> str | None:
+        """A URL for a session of its own (LISTEN), or ``None`` when none can be had.
+
+        ``MUD_LISTEN_DATABASE_URL``; through a pooler the migration URL (LISTEN needs a
+        session); else the layer's URL, or, attached, the game's connection's credentials.
+        """
+        chosen = self.settings.listen_database_url
+        if chosen:
+            return chosen
+        if self.settings.pooler != "none":
+            return self.settings.migration_database_url
+        if not self.attached:
+            return self.url
+        client = self._require_context().connections.get(self.connection)
+        while isinstance(client, TransactionWrapper):
+            client = client._parent
+        user, password = getattr(client, "user", None), getattr(client, "password", None)
+        host, port = getattr(client, "host", None), getattr(client, "port", None)
+        database = getattr(client, "database", None)
+        if not (user and host and database) or callable(password):
+            return None
+        auth = quote(str(user), safe="") + (f":{quote(str(password), safe='')}" if password else "")
+        if str(host).startswith("/"):
+            return f"postgres://{auth}@/{database}?host={host}&port={port}"
+        return f"postgres://{auth}@{host}:{port}/{database}"
 
     @property
     def direct_url(self) -> str:

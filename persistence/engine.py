@@ -67,6 +67,12 @@ POOL_RESETS: Final = ("transaction", "full")
 no session state); ``full``: asyncpg's default reset query as well (``RESET ALL``, ...)."""
 
 
+async def _stage_events(connection: Any, events: list[Event]) -> None:
+    from persistence.outbox import stage_events  # the outbox imports this module's users
+
+    await stage_events(connection, events)
+
+
 def publish(pending: list[tuple[EventBus, Event]]) -> None:
     """Deliver committed events; a failing bus is logged, never raised into the caller."""
     for bus, event in pending:
@@ -285,6 +291,12 @@ class MudTransaction(TransactionWrapper):
         async with self._lock:
             if self.is_root and self._mud_suspect:
                 await self._probe()
+            if self.is_root:
+                # Events for other processes are stored in this transaction: they exist
+                # if and only if it commits (persistence.outbox).
+                stored = [e for bus, e in self._mud_events if getattr(bus, "transactional", False)]
+                if stored:
+                    await _stage_events(self._connection, stored)
             await super().commit()
         pending, self._mud_events = self._mud_events, []
         parent = self.parent_transaction

@@ -18,7 +18,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol, TypeVar, runtime_checkable
-from uuid import UUID
+from uuid import UUID, uuid4
 
 __all__ = [
     "ContainerCreated",
@@ -61,9 +61,14 @@ def _now() -> datetime:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Event:
-    """Base of every event. ``occurred_at`` is when the layer saw the commit."""
+    """Base of every event. ``occurred_at`` is when the layer saw the commit.
+
+    ``event_id`` identifies the event: a subscriber that may receive it twice (the
+    PostgreSQL event bus delivers at least once) drops repeats by it.
+    """
 
     occurred_at: datetime = field(default_factory=_now)
+    event_id: UUID = field(default_factory=uuid4)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -17,7 +17,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
@@ -30,9 +30,11 @@ from persistence.events import EventBus, NullEventBus
 from persistence.metrics import LayerMetrics, MetricsSnapshot
 from persistence.models.container import Container
 from persistence.models.item import ItemInstance, ItemPrototype
+from persistence.models.outbox import OutboxEvent
 from persistence.models.player import Player
 from persistence.models.profession import Profession
 from persistence.models.room import Room
+from persistence.notify import ROOMS_CHANNEL, Listener
 from persistence.operations import purge, retention
 from persistence.repositories.cache import RoomCache
 from persistence.repositories.container import ContainerRepository, ContentsPolicy
@@ -103,6 +105,7 @@ class AsyncPersistenceLayer:
         retry = (retry_policy or RetryPolicy.from_settings(self.settings)).observed(
             self._metrics.retried
         )
+        self._listener: Listener | None = None
         self._room_cache = RoomCache()
         """The room cache the repositories share (the design's ``layer._room_cache``)."""
         common: dict[str, Any] = {
@@ -149,7 +152,12 @@ class AsyncPersistenceLayer:
             rooms = await self.rooms.load()
             loaded_ms = (time.perf_counter() - loading) * 1000
             self._check_fallback_room()
+            if self.settings.room_notifications:
+                await self._listen_for_rooms()
         except BaseException:
+            if self._listener is not None:
+                await self._listener.stop()
+                self._listener = None
             await self.db.close()
             raise
         pool = self.db.pool_stats()
@@ -246,8 +254,29 @@ class AsyncPersistenceLayer:
                 f"{self.rooms.size} rooms in the database"
             )
 
+    async def _listen_for_rooms(self) -> None:
+        """Start the room cache listener (``MUD_ROOM_NOTIFICATIONS``)."""
+        url = self.db.listen_url()
+        if url is None:
+            log.warning(
+                "room notifications off: no direct URL for LISTEN (through a pooler set "
+                "MUD_LISTEN_DATABASE_URL or MUD_MIGRATION_DATABASE_URL)"
+            )
+            return
+        self._listener = Listener(
+            url,
+            ROOMS_CHANNEL,
+            self.rooms.apply_notification,
+            self.rooms.reload,
+            application_name=f"{self.settings.application_name}-listener",
+        )
+        await self._listener.start(wait=self.settings.pool_acquire_timeout)
+
     async def close(self) -> None:
         """Release the pool and stop an embedded server; attached, Tortoise stays as it is."""
+        if self._listener is not None:
+            await self._listener.stop()
+            self._listener = None
         await self.db.close()
 
     async def __aenter__(self) -> Self:
@@ -291,10 +320,26 @@ class AsyncPersistenceLayer:
         async with self.db.call() as client, guard():
             return await purge(client, age)
 
+    async def purge_events(self, *, older_than: timedelta = timedelta(days=7)) -> int:
+        """Delete outbox events (``PostgresEventBus``) older than ``older_than``; how many.
+
+        Their deliveries go with them. A subscriber away for longer misses them.
+        """
+        age = retention(older_than)
+        cutoff = datetime.now(UTC) - age
+        async with self.db.call() as client, guard():
+            deleted: int = await OutboxEvent.filter(created_at__lt=cutoff).using_db(client).delete()
+        return deleted
+
     async def reload_rooms(self) -> int:
-        """Re-read the room cache (after reseeding); returns the number of rooms."""
+        """Re-read the room cache (after reseeding); returns the number of rooms.
+
+        The other processes' layers on the database reload theirs too (a notification).
+        """
         size = await self.rooms.reload()
         self._check_fallback_room()
+        if self.settings.room_notifications:
+            await self.rooms.announce_reload()
         return size
 
     async def seed_world(self, folder: Path | None = None) -> WorldLoadResult:

@@ -13,7 +13,7 @@ import inspect
 from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any, Final, TypeVar
 
 __all__ = ["LayerMetrics", "MetricsSnapshot", "PoolStats", "instrument"]
 
@@ -83,16 +83,30 @@ class LayerMetrics:
         )
 
 
+_READS: Final = ("get_", "require_", "list_", "read_", "item_instance_exists")
+"""Calls that only read: never made a transaction of their own for the outbox."""
+
+
 def _counted(name: str, method: Callable[..., Awaitable[T]]) -> Callable[..., Awaitable[T]]:
+    reads = name.rpartition(".")[2].startswith(_READS)
+
     @functools.wraps(method)
     async def counted(self: Any, *args: Any, **kwargs: Any) -> T:
+        def run() -> Awaitable[T]:
+            # With the PostgreSQL event bus a writing call is one transaction, so its events
+            # are stored with its changes (a nested call too: its caller only read).
+            outbox = not reads and getattr(self._bus, "transactional", False)
+            if outbox and not self._db.in_transaction:
+                return _in_own_transaction(self, method, args, kwargs)
+            return method(self, *args, **kwargs)
+
         if _inside.get():
-            return await method(self, *args, **kwargs)
+            return await run()
         metrics: LayerMetrics = self._metrics
         token = _inside.set(True)
         metrics.calls[name] += 1
         try:
-            return await method(self, *args, **kwargs)
+            return await run()
         except Exception:
             metrics.errors[name] += 1
             raise
@@ -100,6 +114,22 @@ def _counted(name: str, method: Callable[..., Awaitable[T]]) -> Callable[..., Aw
             _inside.reset(token)
 
     return counted
+
+
+async def _in_own_transaction(
+    repository: Any, method: Callable[..., Awaitable[T]], args: Any, kwargs: Any
+) -> T:
+    """One call as one transaction, so its events are stored with its changes (the outbox).
+
+    Retried as a whole only when the failure proves nothing was applied.
+    """
+
+    async def attempt() -> T:
+        async with repository._db.transaction():
+            return await method(repository, *args, **kwargs)
+
+    result: T = await repository._retry.run(attempt, idempotent=False)
+    return result
 
 
 def instrument(cls: type, prefix: str) -> None:

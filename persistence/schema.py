@@ -262,6 +262,9 @@ APP_TABLES: Final = (
     "item_instances",
     "item_movements",
     "applied_operations",
+    "event_outbox",
+    "event_consumers",
+    "event_deliveries",
 )
 """The tables a running layer reads and writes (``aerich`` it only reads, at start)."""
 

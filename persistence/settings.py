@@ -35,6 +35,12 @@ class PersistenceSettings(BaseSettings):
     pooling. Every connection the package opens then uses no named prepared statements and
     sets no session state at connect; the statement timeout is the database's own setting
     (``python -m persistence migrate`` sets it), which ``start()`` verifies."""
+    listen_database_url: str | None = Field(default=None, repr=False)
+    """A direct URL for the LISTEN connection of room cache notifications; ``None``: the
+    migration URL through a pooler, else the database URL."""
+    room_notifications: bool = True
+    """Room writes and reloads in one process reach every other layer's room cache on the
+    database (LISTEN/NOTIFY on a dedicated connection)."""
     embedded_data_dir: Path | None = None
     """Keep the embedded cluster's files here across runs; ``None`` means a temporary folder
     deleted when the layer closes."""
@@ -74,7 +80,13 @@ class PersistenceSettings(BaseSettings):
     retry_base_delay: float = Field(default=0.05, ge=0)
     retry_max_delay: float = Field(default=1.0, ge=0)
 
-    @field_validator("database_url", "migration_database_url", "embedded_data_dir", mode="before")
+    @field_validator(
+        "database_url",
+        "migration_database_url",
+        "listen_database_url",
+        "embedded_data_dir",
+        mode="before",
+    )
     @classmethod
     def _empty_is_unset(cls, value: object) -> object:
         # `MUD_DATABASE_URL=` in a shell or an .env file means "not configured".

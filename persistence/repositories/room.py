@@ -9,6 +9,8 @@ another process changes the table; call :meth:`RoomRepository.reload` after rese
 from __future__ import annotations
 
 import asyncio
+import json
+import uuid
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -22,6 +24,7 @@ from persistence.models.container import Container
 from persistence.models.item import ItemInstance
 from persistence.models.player import Player
 from persistence.models.room import Room
+from persistence.notify import NOTIFY_SQL, ROOMS_CHANNEL, rooms_payload
 from persistence.repositories.base import BaseRepository, Client, check_text
 from persistence.repositories.cache import RoomCache
 from persistence.repositories.container import CONTAINER_COLUMNS
@@ -151,6 +154,8 @@ class RoomRepository(BaseRepository, metrics_name="rooms"):
         self.cache = room_cache if room_cache is not None else RoomCache()
         self._lock = asyncio.Lock()
         self._cache_writer = _CacheWriter(self.cache)
+        self.origin = uuid.uuid4().hex
+        """This repository's identity in room notifications (its own are not applied twice)."""
 
     @property
     def loaded(self) -> bool:
@@ -256,6 +261,10 @@ class RoomRepository(BaseRepository, metrics_name="rooms"):
             await Room.bulk_create(
                 models, on_conflict=["room_id"], update_fields=fields, using_db=client
             )
+            # Delivered to the other processes' layers when, and only if, this commits.
+            await self._fetch(
+                client, NOTIFY_SQL, [ROOMS_CHANNEL, rooms_payload(self.origin, ids, [])]
+            )
 
         await self._atomic(write, idempotent=True)
         self._db.emit(self._cache_writer, [_CacheChange(saved=tuple(models))])
@@ -292,6 +301,9 @@ class RoomRepository(BaseRepository, metrics_name="rooms"):
             if holders:
                 raise RoomInUseError(rid, holders)
             await Room.filter(room_id=rid).using_db(client).delete()
+            await self._fetch(
+                client, NOTIFY_SQL, [ROOMS_CHANNEL, rooms_payload(self.origin, [], [rid])]
+            )
             return True
 
         deleted = await self._atomic(delete, idempotent=True)
@@ -299,3 +311,29 @@ class RoomRepository(BaseRepository, metrics_name="rooms"):
             self._db.emit(self._cache_writer, [_CacheChange(deleted=(rid,))])
             self._emit(RoomDeleted(room_id=rid))
         return deleted
+
+    async def announce_reload(self) -> None:
+        """Tell the other processes' layers to reload their room caches (after a reseed)."""
+        payload = json.dumps({"origin": self.origin, "reload": True})
+        await self._statement(NOTIFY_SQL, [ROOMS_CHANNEL, payload], idempotent=True)
+
+    async def apply_notification(self, payload: str) -> None:
+        """Take a room notification from another process into this cache.
+
+        The rooms named are read again (their state now, whatever the order of writes), the
+        deleted ones dropped; a reload notification reloads everything.
+        """
+        message = json.loads(payload)
+        if not isinstance(message, dict) or message.get("origin") == self.origin:
+            return
+        if message.get("reload"):
+            await self.reload()
+            return
+        saved = [str(r) for r in message.get("saved", [])]
+        deleted = [str(r) for r in message.get("deleted", [])]
+        rooms: list[Room] = []
+        if saved:
+            async with self._db.call() as client, guard():
+                rooms = await Room.filter(room_id__in=saved).using_db(client)
+        gone = set(saved) - {room.room_id for room in rooms}  # deleted again since
+        self.cache.apply(rooms, [*deleted, *gone])

@@ -34,6 +34,9 @@ TABLES = (
     "item_prototypes",
     "applied_operations",
     "item_movements",
+    "event_deliveries",
+    "event_consumers",
+    "event_outbox",
 )
 
 

@@ -226,11 +226,12 @@ class TestSaves:
         assert await layer.players.delete_player(player.player_id) is True
         assert await layer.players.delete_player(player.player_id) is False
         assert await clean_db.fetchval("SELECT count(*) FROM players") == 0
-        assert bus.of(PlayerDeleted) == [
-            PlayerDeleted(
-                player_id=player.player_id, occurred_at=bus.of(PlayerDeleted)[0].occurred_at
-            )
-        ]
+        (deleted,) = bus.of(PlayerDeleted)
+        assert deleted == PlayerDeleted(
+            player_id=player.player_id,
+            occurred_at=deleted.occurred_at,
+            event_id=deleted.event_id,
+        )
 
     async def test_last_active(self, layer: AsyncPersistenceLayer) -> None:
         player = new_player()

@@ -51,7 +51,9 @@ class TestRoomCache:
         assert world_layer.rooms.get_room_by_id("earth_arkhamcity_extra_room_001") is None
         sent = count_queries(world_layer, monkeypatch)
         assert await world_layer.reload_rooms() == 9
-        assert len(sent) == 1
+        assert len(sent) == 2  # the rooms in one query, and the other processes told
+        assert 'FROM "rooms"' in sent[0]
+        assert "pg_notify" in sent[1]
         assert world_layer.rooms.get_room_by_id("earth_arkhamcity_extra_room_001") is not None
 
     async def test_missing_fallback_room_is_a_configuration_error_at_start(
