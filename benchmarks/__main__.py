@@ -33,7 +33,7 @@ from asyncpg.prepared_stmt import PreparedStatement
 from benchmarks.cases import ROOM, Bench
 from benchmarks.harness import LAYER, SIDES, Case, Result, measure, statements_table, table
 from benchmarks.tortoise_side import TortoiseSide
-from persistence.config import connect_options, database_credentials
+from persistence.config import connect_arguments, connect_options
 from persistence.embedded import start_embedded_postgres
 from persistence.facade import AsyncPersistenceLayer
 from persistence.models.player import Player
@@ -47,7 +47,7 @@ def _with_database(url: str, name: str) -> str:
 
 
 async def _admin(url: str, sql: str) -> None:
-    conn = await asyncpg.connect(**database_credentials(url))
+    conn = await asyncpg.connect(**connect_arguments(url))
     try:
         await conn.execute(sql)
     finally:
@@ -55,7 +55,7 @@ async def _admin(url: str, sql: str) -> None:
 
 
 async def _server_version(url: str) -> str:
-    conn = await asyncpg.connect(**database_credentials(url))
+    conn = await asyncpg.connect(**connect_arguments(url))
     try:
         return str(await conn.fetchval("SHOW server_version"))
     finally:
@@ -105,10 +105,10 @@ async def run(quick: bool, rounds: int) -> dict[str, Any]:
             stack.push_async_callback(layer.close)
             await layer.start()
             pool = await asyncpg.create_pool(
-                **database_credentials(url), min_size=10, max_size=10, **same_settings
+                **connect_arguments(url), min_size=10, max_size=10, **same_settings
             )
             stack.push_async_callback(pool.close)
-            floor = await asyncpg.connect(**database_credentials(url), **same_settings)
+            floor = await asyncpg.connect(**connect_arguments(url), **same_settings)
             stack.push_async_callback(floor.close)
             tortoise = await TortoiseSide.start(
                 url, pool_size=10, extra={"statement_cache_size": 0} if pooled else None

@@ -20,6 +20,7 @@ from persistence.models.app import APP_LABEL, MODELS_MODULE
 from persistence.settings import PersistenceSettings
 
 __all__ = [
+    "connect_arguments",
     "APP_LABEL",
     "DEFAULT_CONNECTION",
     "MODEL_MODULES",
@@ -63,7 +64,10 @@ def database_credentials(url: str) -> dict[str, Any]:
     """Split a PostgreSQL URL into the credentials dict Tortoise's asyncpg engine takes.
 
     Unlike Tortoise's own URL parser this accepts a Unix socket given as ``?host=/dir``, which
-    is how the embedded server is reached.
+    is how the embedded server is reached, and several hosts for failover
+    (``postgres://u@h1:5432,h2:5432/db?target_session_attrs=read-write``): the first is
+    ``host``/``port``, all of them ``mud_hosts``, which :func:`connect_arguments` and the
+    layer's engine hand to asyncpg, which tries them in order.
 
     Raises:
         ValueError: The URL is not a PostgreSQL URL or names no database.
@@ -75,13 +79,40 @@ def database_credentials(url: str) -> dict[str, Any]:
     database = unquote(parts.path.lstrip("/"))
     if not database:
         raise ValueError("the database URL names no database (postgres://host:port/<database>)")
-    return {
-        "host": query.pop("host", None) or parts.hostname or "127.0.0.1",
-        "port": parts.port or int(query.pop("port", "5432")),
-        "user": unquote(parts.username) if parts.username else "postgres",
-        "password": unquote(parts.password) if parts.password else None,
+    userinfo, _, hostlist = parts.netloc.rpartition("@")
+    user, _, password = userinfo.partition(":")
+    hosts = [_host_port(item) for item in hostlist.split(",") if item]
+    host, port = hosts[0] if hosts else (None, None)
+    credentials: dict[str, Any] = {
+        "host": query.pop("host", None) or host or "127.0.0.1",
+        "port": port or int(query.pop("port", "5432")),
+        "user": unquote(user) if user else "postgres",
+        "password": unquote(password) if password else None,
         "database": database,
     }
+    if len(hosts) > 1:
+        credentials["mud_hosts"] = [(h, p or 5432) for h, p in hosts]
+    if "target_session_attrs" in query:
+        credentials["target_session_attrs"] = query["target_session_attrs"]
+    return credentials
+
+
+def _host_port(item: str) -> tuple[str, int | None]:
+    if item.startswith("["):  # [IPv6]:port
+        address, _, rest = item[1:].partition("]")
+        return address, int(rest[1:]) if rest.startswith(":") else None
+    host, _, port = item.rpartition(":") if item.count(":") == 1 else (item, "", "")
+    return unquote(host or item), int(port) if port else None
+
+
+def connect_arguments(url: str) -> dict[str, Any]:
+    """Keyword arguments for ``asyncpg.connect`` to ``url`` (several hosts as asyncpg lists)."""
+    credentials = database_credentials(url)
+    hosts = credentials.pop("mud_hosts", None)
+    if hosts:
+        credentials["host"] = [h for h, _ in hosts]
+        credentials["port"] = [p for _, p in hosts]
+    return credentials
 
 
 def describe_url(url: str) -> str:
@@ -103,6 +134,11 @@ def _game_apps(apps: Mapping[str, Mapping[str, Any]] | None) -> dict[str, dict[s
             raise ConfigurationError(f"app {label!r} must be a mapping with a 'models' list")
         out[label] = {"default_connection": DEFAULT_CONNECTION, **app}
     return out
+
+
+def replica_connection(number: int) -> str:
+    """The Tortoise connection name of replica ``number`` (``MUD_REPLICA_URLS`` order)."""
+    return f"replica_{number}"
 
 
 def connect_options(settings: PersistenceSettings) -> dict[str, Any]:
@@ -170,10 +206,16 @@ def tortoise_config(
             **connect_options(settings),
         }
     )
+    connections: dict[str, Any] = {
+        DEFAULT_CONNECTION: {"engine": "persistence.engine", "credentials": credentials}
+    }
+    for number, replica in enumerate(settings.replica_urls):
+        connections[replica_connection(number)] = {
+            "engine": "persistence.engine",
+            "credentials": {**credentials, **database_credentials(replica)},
+        }
     return {
-        "connections": {
-            DEFAULT_CONNECTION: {"engine": "persistence.engine", "credentials": credentials}
-        },
+        "connections": connections,
         "apps": {APP_LABEL: tortoise_app(), **_game_apps(apps)},
         "use_tz": True,
         "timezone": "UTC",

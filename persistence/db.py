@@ -22,7 +22,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
-from contextlib import AbstractAsyncContextManager, asynccontextmanager, contextmanager
+from contextlib import asynccontextmanager, contextmanager
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
@@ -31,17 +31,19 @@ from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.context import TortoiseContext, get_current_context, set_global_context
 from tortoise.context import _current_context as _tortoise_current_context
 
-from persistence.config import APP_LABEL, DEFAULT_CONNECTION, tortoise_config
+from persistence.config import APP_LABEL, DEFAULT_CONNECTION, replica_connection, tortoise_config
 from persistence.embedded import EmbeddedPostgres, start_embedded_postgres
 from persistence.engine import MudTransaction, RootTransactionContext, attach, publish
 from persistence.errors import (
     ConfigurationError,
+    DatabaseUnavailableError,
     PersistenceError,
     TransactionClosedError,
     guard,
     translate,
 )
 from persistence.metrics import PoolStats
+from persistence.replicas import WRITTEN_SQL, ReplicaSet, is_reading, lsn
 from persistence.settings import PersistenceSettings
 
 if TYPE_CHECKING:
@@ -105,6 +107,13 @@ class Database:
         self._embedded: EmbeddedPostgres | None = None
         self._url: str | None = settings.database_url
         self._made_current = False
+        self.replicas: ReplicaSet | None = None
+        """The read replicas (``MUD_REPLICA_URLS``), once started."""
+        if settings.replica_urls and self.attached:
+            raise ConfigurationError(
+                "MUD_REPLICA_URLS needs the layer to run Tortoise itself; attached to the "
+                "game's connection, route reads with the game's own Tortoise routers"
+            )
 
     @classmethod
     def following_current(
@@ -194,6 +203,14 @@ class Database:
         finally:
             _tortoise_current_context.reset(token)
         self._context = context
+        if self.settings.replica_urls:
+            self.replicas = ReplicaSet(
+                [replica_connection(n) for n in range(len(self.settings.replica_urls))],
+                context.connections.get,
+                wait=self.settings.replica_wait,
+                poll=self.settings.replica_poll_interval,
+            )
+            await self.replicas.start()
         # Like Tortoise.init: the caller's task (and, when nobody else claimed it, every task)
         # sees this Tortoise, so the game's own models and in_transaction() work on it.
         if _tortoise_current_context.get() is None:
@@ -247,6 +264,9 @@ class Database:
 
     async def close(self) -> None:
         """Close what :meth:`start` opened; attached, Tortoise is left as it is."""
+        if self.replicas is not None:
+            await self.replicas.stop()
+            self.replicas = None
         context, self._context = self._context, None
         if context is None or self.attached:
             return
@@ -340,6 +360,32 @@ class Database:
         port = getattr(client, "port", "?")
         return f"{host}:{port}/{getattr(client, 'database', '?')}"
 
+    async def read_target(self, current: BaseDBAsyncClient) -> BaseDBAsyncClient:
+        """Where a statement of the current call runs: a replica for a read, else ``current``.
+
+        A read-only call outside a transaction goes to a replica that has replayed this
+        layer's latest write (``persistence.replicas``); anything else stays on ``current``.
+        """
+        replicas = self.replicas
+        if replicas is None or not is_reading() or isinstance(current, TransactionWrapper):
+            return current
+        return await replicas.pick() or current
+
+    def replica_failed(self, client: BaseDBAsyncClient) -> None:
+        """A statement on ``client`` could not reach it: if a replica, skip it for now."""
+        name = getattr(client, "connection_name", None)
+        if self.replicas is not None and name and name != self.connection:
+            self.replicas.mark_down(name)
+
+    async def note_write(self) -> None:
+        """Remember how far the primary's WAL is after a write (read-your-writes)."""
+        if self.replicas is None or self.in_transaction:
+            return
+        client = self.client()
+        async with client.acquire_connection() as conn:
+            position = await conn.fetchval(WRITTEN_SQL)
+        self.replicas.note(lsn(position))
+
     @property
     def in_transaction(self) -> bool:
         """Whether the current task is inside a transaction on this connection."""
@@ -378,11 +424,21 @@ class Database:
                 async with self._root(current) as root:
                     yield root
             else:
-                yield current
+                target = await self.read_target(current)
+                try:
+                    yield target
+                except DatabaseUnavailableError:
+                    self.replica_failed(target)
+                    raise
 
-    def transaction(self) -> AbstractAsyncContextManager[BaseDBAsyncClient]:
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[BaseDBAsyncClient]:
         """A transaction block for the caller: a savepoint when one is open already."""
-        return self.call(atomic=True)
+        root = not self.in_transaction
+        async with self.call(atomic=True) as client:
+            yield client
+        if root:
+            await self.note_write()
 
     @asynccontextmanager
     async def _root(self, client: BaseDBAsyncClient) -> AsyncIterator[BaseDBAsyncClient]:
@@ -461,7 +517,10 @@ class Database:
         except BaseException as exc:
             await _exit_quietly(wrapper, exc)
             if isinstance(exc, Exception):
-                raise translate(exc) from exc
+                error = translate(exc)
+                if isinstance(error, DatabaseUnavailableError):
+                    self.replica_failed(client)
+                raise error from exc
             raise
         await _exit_quietly(wrapper, None)
         return rows

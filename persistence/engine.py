@@ -171,6 +171,10 @@ class MudAsyncpgClient(AsyncpgDBClient):
         """Build the pool with a bounded acquire and the configured reset."""
         acquire_timeout = kwargs.pop("acquire_timeout", None)
         reset = kwargs.pop("pool_reset", "transaction")
+        hosts = kwargs.pop("mud_hosts", None)
+        if hosts:  # failover: asyncpg tries them in order (target_session_attrs decides)
+            kwargs["host"] = [h for h, _ in hosts]
+            kwargs["port"] = [p for _, p in hosts]
         kwargs.setdefault("max_queries", 50000)
         kwargs.setdefault("max_inactive_connection_lifetime", 300.0)
         kwargs.setdefault("record_class", asyncpg.Record)

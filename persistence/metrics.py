@@ -15,6 +15,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, Final, TypeVar
 
+from persistence.replicas import is_reading, reading
+
 __all__ = ["LayerMetrics", "MetricsSnapshot", "PoolStats", "instrument"]
 
 T = TypeVar("T")
@@ -92,21 +94,29 @@ def _counted(name: str, method: Callable[..., Awaitable[T]]) -> Callable[..., Aw
 
     @functools.wraps(method)
     async def counted(self: Any, *args: Any, **kwargs: Any) -> T:
-        def run() -> Awaitable[T]:
-            # With the PostgreSQL event bus a writing call is one transaction, so its events
-            # are stored with its changes (a nested call too: its caller only read).
-            outbox = not reads and getattr(self._bus, "transactional", False)
-            if outbox and not self._db.in_transaction:
-                return _in_own_transaction(self, method, args, kwargs)
-            return method(self, *args, **kwargs)
+        async def run(nested: bool) -> T:
+            db = self._db
+            # A read-only call may run on a replica; a read inside a write stays on the
+            # primary (the write decides on what it reads, e.g. get_or_create_player).
+            with reading(reads and (is_reading() or not nested)):
+                # With the PostgreSQL event bus a writing call is one transaction, so its
+                # events are stored with its changes (a nested call too: its caller read).
+                outbox = not reads and getattr(self._bus, "transactional", False)
+                if outbox and not db.in_transaction:
+                    result = await _in_own_transaction(self, method, args, kwargs)
+                else:
+                    result = await method(self, *args, **kwargs)
+            if not reads and db.replicas is not None:
+                await db.note_write()  # the reads after it wait for a replica to have it
+            return result
 
         if _inside.get():
-            return await run()
+            return await run(nested=True)
         metrics: LayerMetrics = self._metrics
         token = _inside.set(True)
         metrics.calls[name] += 1
         try:
-            return await run()
+            return await run(nested=False)
         except Exception:
             metrics.errors[name] += 1
             raise

@@ -21,7 +21,7 @@ from typing import Any, Final
 
 import asyncpg
 
-from persistence.config import database_credentials
+from persistence.config import connect_arguments
 
 __all__ = ["NOTIFY_SQL", "ROOMS_CHANNEL", "Listener", "rooms_payload"]
 
@@ -102,7 +102,7 @@ class Listener:
         while not self._stopping:
             try:
                 conn: asyncpg.Connection = await asyncpg.connect(
-                    **database_credentials(self._url),
+                    **connect_arguments(self._url),
                     timeout=5,
                     statement_cache_size=0,
                     server_settings={"application_name": self._application_name},

@@ -26,7 +26,7 @@ from typing import Any, Final
 
 import asyncpg
 
-from persistence.config import database_credentials
+from persistence.config import connect_arguments
 from persistence.events import Event, InProcessEventBus
 from persistence.notify import Listener
 from persistence.validation import check_text
@@ -227,7 +227,7 @@ class OutboxSubscriber:
 
     async def _connect(self) -> None:
         self._conn = await asyncpg.connect(
-            **database_credentials(self._url),
+            **connect_arguments(self._url),
             timeout=5,
             statement_cache_size=0,
             server_settings={"application_name": f"mud-outbox-{self._consumer}"[:63]},

@@ -23,7 +23,7 @@ from tortoise.context import TortoiseContext, _current_context
 from persistence.config import (
     APP_LABEL,
     DEFAULT_CONNECTION,
-    database_credentials,
+    connect_arguments,
     statement_timeout_ms,
     tortoise_config,
 )
@@ -104,7 +104,7 @@ async def relabel_legacy_history(url: str) -> int:
     happens to be called ``"models"`` keeps its history. Returns the number of rows moved.
     """
     files = migration_files()
-    conn = await asyncpg.connect(**database_credentials(url))
+    conn = await asyncpg.connect(**connect_arguments(url))
     try:
         if await conn.fetchval("SELECT to_regclass('aerich') IS NULL"):
             return 0
@@ -162,7 +162,7 @@ async def apply_health_floor(url: str, floor: int) -> bool:
     The CHECK is replaced NOT VALID, then validated; when existing rows are below a raised
     floor it stays NOT VALID (it checks every new write) and the audit lists them.
     """
-    conn = await asyncpg.connect(**database_credentials(url))
+    conn = await asyncpg.connect(**connect_arguments(url))
     try:
         current = await health_floor_of(conn)
         if current is None or current == floor:
@@ -241,7 +241,7 @@ async def apply_statement_timeout(url: str, settings: PersistenceSettings) -> No
     enforces the timeout from the database's default instead; the pooler's server
     connections opened from now on get it, and ``start()`` checks it.
     """
-    conn = await asyncpg.connect(**database_credentials(url))
+    conn = await asyncpg.connect(**connect_arguments(url))
     try:
         name = await conn.fetchval("SELECT quote_ident(current_database())")
         ms = statement_timeout_ms(settings)
@@ -300,7 +300,7 @@ def app_role_grants(role: str) -> list[str]:
 async def grant_app_role(url: str, role: str) -> None:
     """Run :func:`app_role_grants` on the database at ``url`` (as the tables' owner)."""
     statements = app_role_grants(role)
-    conn = await asyncpg.connect(**database_credentials(url))
+    conn = await asyncpg.connect(**connect_arguments(url))
     try:
         async with conn.transaction():
             for statement in statements:

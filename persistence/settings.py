@@ -35,6 +35,13 @@ class PersistenceSettings(BaseSettings):
     pooling. Every connection the package opens then uses no named prepared statements and
     sets no session state at connect; the statement timeout is the database's own setting
     (``python -m persistence migrate`` sets it), which ``start()`` verifies."""
+    replica_urls: tuple[str, ...] = Field(default=(), repr=False)
+    """Streaming replicas for reads (JSON list in the environment); see persistence.replicas."""
+    replica_wait: float = Field(default=0.05, ge=0)
+    """Seconds a read waits for a replica to replay this layer's latest write before it
+    goes to the primary instead."""
+    replica_poll_interval: float = Field(default=0.2, gt=0)
+    """Seconds between looks at the replicas' replay positions and health."""
     listen_database_url: str | None = Field(default=None, repr=False)
     """A direct URL for the LISTEN connection of room cache notifications; ``None``: the
     migration URL through a pooler, else the database URL."""

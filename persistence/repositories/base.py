@@ -88,6 +88,8 @@ class BaseRepository:
         """
         db = self._db
         client = db.client()
+        if db.replicas is not None:
+            client = await db.read_target(client)
         if isinstance(client, TransactionWrapper):
             # In the caller's transaction (its own savepoint): the unit of work decides.
             async with db.call() as savepoint:

@@ -9,7 +9,7 @@ from typing import Any, Final
 
 import asyncpg
 
-from persistence.config import database_credentials
+from persistence.config import connect_arguments, database_credentials
 from persistence.settings import PersistenceSettings
 
 __all__ = [
@@ -48,7 +48,7 @@ def with_database(url: str, database: str) -> str:
 
 async def connect(url: str) -> Any:
     """A raw asyncpg connection, for checks that must bypass the layer."""
-    return await asyncpg.connect(**database_credentials(url))
+    return await asyncpg.connect(**connect_arguments(url))
 
 
 def _database_name(name: str) -> str:
