@@ -13,11 +13,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any, Final
-from urllib.parse import parse_qs, unquote, urlsplit
 
 from persistence.errors import ConfigurationError
 from persistence.models.app import APP_LABEL, MODELS_MODULE
 from persistence.settings import PersistenceSettings
+from persistence.urls import connect_arguments, database_credentials
 
 __all__ = [
     "connect_arguments",
@@ -36,8 +36,6 @@ DEFAULT_CONNECTION: Final = "default"
 
 MODEL_MODULES: Final = (MODELS_MODULE, "aerich.models")
 LOCAL_DEFAULT_URL: Final = "postgres://postgres@127.0.0.1:5432/mud"
-
-_SCHEMES: Final = ("postgres", "postgresql", "postgresql+asyncpg")
 
 
 def tortoise_app(connection: str = DEFAULT_CONNECTION) -> dict[str, Any]:
@@ -58,70 +56,6 @@ def tortoise_app(connection: str = DEFAULT_CONNECTION) -> dict[str, Any]:
         connection: The connection name the package's models use.
     """
     return {"models": list(MODEL_MODULES), "default_connection": connection}
-
-
-def database_credentials(url: str) -> dict[str, Any]:
-    """Split a PostgreSQL URL into the credentials dict Tortoise's asyncpg engine takes.
-
-    Unlike Tortoise's own URL parser this accepts a Unix socket given as ``?host=/dir``, which
-    is how the embedded server is reached, and several hosts for failover
-    (``postgres://u@h1:5432,h2:5432/db?target_session_attrs=read-write``): the first is
-    ``host``/``port``, all of them ``mud_hosts``, which :func:`connect_arguments` and the
-    layer's engine hand to asyncpg, which tries them in order.
-
-    Raises:
-        ValueError: The URL is not a PostgreSQL URL or names no database.
-    """
-    parts = urlsplit(url)
-    if parts.scheme not in _SCHEMES:
-        raise ValueError(f"not a PostgreSQL URL (scheme {parts.scheme!r}): use postgres://...")
-    query = {key: values[-1] for key, values in parse_qs(parts.query).items()}
-    database = unquote(parts.path.lstrip("/"))
-    if not database:
-        raise ValueError("the database URL names no database (postgres://host:port/<database>)")
-    userinfo, _, hostlist = parts.netloc.rpartition("@")
-    user, _, password = userinfo.partition(":")
-    hosts = [_host_port(item) for item in hostlist.split(",") if item]
-    host, port = hosts[0] if hosts else (None, None)
-    credentials: dict[str, Any] = {
-        "host": query.pop("host", None) or host or "127.0.0.1",
-        "port": port or int(query.pop("port", "5432")),
-        "user": unquote(user) if user else "postgres",
-        "password": unquote(password) if password else None,
-        "database": database,
-    }
-    if len(hosts) > 1:
-        credentials["mud_hosts"] = [(h, p or 5432) for h, p in hosts]
-    if "target_session_attrs" in query:
-        credentials["target_session_attrs"] = query["target_session_attrs"]
-    return credentials
-
-
-def _host_port(item: str) -> tuple[str, int | None]:
-    if item.startswith("["):  # [IPv6]:port
-        address, _, rest = item[1:].partition("]")
-        return address, int(rest[1:]) if rest.startswith(":") else None
-    host, _, port = item.rpartition(":") if item.count(":") == 1 else (item, "", "")
-    return unquote(host or item), int(port) if port else None
-
-
-def connect_arguments(url: str) -> dict[str, Any]:
-    """Keyword arguments for ``asyncpg.connect`` to ``url`` (several hosts as asyncpg lists)."""
-    credentials = database_credentials(url)
-    hosts = credentials.pop("mud_hosts", None)
-    if hosts:
-        credentials["host"] = [h for h, _ in hosts]
-        credentials["port"] = [p for _, p in hosts]
-    return credentials
-
-
-def describe_url(url: str) -> str:
-    """A database URL for logs and messages: user, host, port and name, never the password."""
-    try:
-        found = database_credentials(url)
-    except ValueError:
-        return "(not a PostgreSQL URL)"
-    return f"{found['user']}@{found['host']}:{found['port']}/{found['database']}"
 
 
 def _game_apps(apps: Mapping[str, Mapping[str, Any]] | None) -> dict[str, dict[str, Any]]:
@@ -194,25 +128,27 @@ def tortoise_config(
     share the connection (and so the pool and the transactions).
     """
     target = url or settings.database_url or LOCAL_DEFAULT_URL
-    credentials = database_credentials(target)
-    credentials.update(
-        {
-            "minsize": settings.pool_min_size,
-            "maxsize": settings.pool_max_size,
-            "acquire_timeout": settings.pool_acquire_timeout,
-            "pool_reset": settings.pool_reset,
-            # Opening a connection (at start, or reconnecting after a failure) is bounded too.
-            "timeout": settings.pool_acquire_timeout,
-            **connect_options(settings),
-        }
-    )
+    pool: dict[str, Any] = {
+        "minsize": settings.pool_min_size,
+        "maxsize": settings.pool_max_size,
+        "acquire_timeout": settings.pool_acquire_timeout,
+        "pool_reset": settings.pool_reset,
+        # Opening a connection (at start, or reconnecting after a failure) is bounded too.
+        "timeout": settings.pool_acquire_timeout,
+        **connect_options(settings),
+    }
     connections: dict[str, Any] = {
-        DEFAULT_CONNECTION: {"engine": "persistence.engine", "credentials": credentials}
+        DEFAULT_CONNECTION: {
+            "engine": "persistence.engine",
+            "credentials": {**database_credentials(target), **pool},
+        }
     }
     for number, replica in enumerate(settings.replica_urls):
+        # A replica's address is its own URL's alone: never the primary's host list or its
+        # target_session_attrs=read-write (which would send the "replica" to the primary).
         connections[replica_connection(number)] = {
             "engine": "persistence.engine",
-            "credentials": {**credentials, **database_credentials(replica)},
+            "credentials": {**database_credentials(replica), **pool},
         }
     return {
         "connections": connections,
@@ -229,9 +165,6 @@ def __getattr__(name: str) -> Any:
     makes ``import persistence`` fail.
     """
     if name == "TORTOISE_ORM":
-        try:
-            settings = PersistenceSettings()
-            return tortoise_config(settings, settings.direct_url)
-        except ValueError as exc:  # pydantic's ValidationError is a ValueError
-            raise ConfigurationError(f"invalid MUD_* settings: {exc}") from exc
+        settings = PersistenceSettings()  # InvalidSettingsError names a bad MUD_* field
+        return tortoise_config(settings, settings.direct_url)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

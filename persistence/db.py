@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from contextlib import asynccontextmanager, contextmanager
 from typing import TYPE_CHECKING, Any
@@ -381,10 +382,21 @@ class Database:
         """Remember how far the primary's WAL is after a write (read-your-writes)."""
         if self.replicas is None or self.in_transaction:
             return
-        client = self.client()
-        async with client.acquire_connection() as conn:
-            position = await conn.fetchval(WRITTEN_SQL)
-        self.replicas.note(lsn(position))
+        started = time.monotonic()
+        try:  # the write has committed: whatever happens here, it must not look failed
+            async with guard():
+                client = self.client()
+                async with client.acquire_connection() as conn:
+                    position = await conn.fetchval(WRITTEN_SQL)
+        except PersistenceError as exc:
+            log.warning(
+                "could not read the primary's WAL position after a write (%s): reads go to "
+                "the primary until it is known again",
+                exc,
+            )
+            self.replicas.note_unknown(started)
+            return
+        self.replicas.note(lsn(position), started)
 
     @property
     def in_transaction(self) -> bool:

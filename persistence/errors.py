@@ -20,6 +20,7 @@ from tortoise import exceptions as tortoise_exc
 __all__ = [
     "PersistenceError",
     "ConfigurationError",
+    "InvalidSettingsError",
     "EmbeddedDatabaseUnavailableError",
     "SchemaMismatchError",
     "ValidationError",
@@ -70,6 +71,14 @@ class PersistenceError(Exception):
 
 class ConfigurationError(PersistenceError):
     """Raised when settings or the world data cannot work (e.g. the fallback room is missing)."""
+
+
+class InvalidSettingsError(ConfigurationError, ValueError):
+    """Raised when ``PersistenceSettings`` (or a ``MUD_*`` variable) holds a value that cannot work.
+
+    The message names each field and what is wrong with it, never the value given: a
+    database URL may hold a password.
+    """
 
 
 class EmbeddedDatabaseUnavailableError(ConfigurationError):

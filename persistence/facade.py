@@ -17,7 +17,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
@@ -35,7 +35,7 @@ from persistence.models.player import Player
 from persistence.models.profession import Profession
 from persistence.models.room import Room
 from persistence.notify import ROOMS_CHANNEL, Listener
-from persistence.operations import purge, retention
+from persistence.operations import purge, purge_cutoff, retention
 from persistence.repositories.cache import RoomCache
 from persistence.repositories.container import ContainerRepository, ContentsPolicy
 from persistence.repositories.experience import ExperienceChange, ExperienceRepository
@@ -325,8 +325,9 @@ class AsyncPersistenceLayer:
 
         Their deliveries go with them. A subscriber away for longer misses them.
         """
-        age = retention(older_than)
-        cutoff = datetime.now(UTC) - age
+        cutoff = purge_cutoff(older_than)
+        if cutoff is None:
+            return 0  # older than any representable time: nothing is
         async with self.db.call() as client, guard():
             deleted: int = await OutboxEvent.filter(created_at__lt=cutoff).using_db(client).delete()
         return deleted

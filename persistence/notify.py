@@ -107,7 +107,7 @@ class Listener:
                     statement_cache_size=0,
                     server_settings={"application_name": self._application_name},
                 )
-            except (OSError, asyncpg.PostgresError, TimeoutError) as exc:
+            except Exception as exc:  # whatever stops a connection now: keep trying, logged
                 log.warning("listener on %s cannot connect (%s); retrying", self._channel, exc)
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, self._max_delay)

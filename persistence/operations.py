@@ -74,11 +74,18 @@ def retention(older_than: timedelta) -> timedelta:
     return older_than
 
 
+def purge_cutoff(older_than: timedelta) -> datetime | None:
+    """The time before which rows are purged; ``None``: before any representable time."""
+    try:
+        return datetime.now(UTC) - retention(older_than)
+    except OverflowError:
+        return None
+
+
 async def purge(client: Client, older_than: timedelta) -> int:
     """Delete op_id records older than ``older_than``; returns how many."""
-    try:
-        cutoff = datetime.now(UTC) - retention(older_than)
-    except OverflowError:
+    cutoff = purge_cutoff(older_than)
+    if cutoff is None:
         return 0  # older than any representable time: nothing is
     deleted: int = await AppliedOperation.filter(created_at__lt=cutoff).using_db(client).delete()
     return deleted

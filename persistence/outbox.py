@@ -10,6 +10,12 @@ In any process, :class:`OutboxSubscriber` delivers the stored events to a handle
 once and in id order: it records each delivery after the handler returned, under the
 consumer's name, so a subscriber that dies is given again what it had not finished, and one
 that restarts continues where it stopped. Handlers drop repeats by ``event_id``.
+
+Run one subscriber per consumer name: two running under the same name each deliver every
+event (still at least once, but every event twice). A new consumer starts after the highest
+event id stored when it registers; an event of a transaction still open at that moment can
+get a lower id and is then not delivered to it: give ``from_start=True`` to a consumer that
+must see every event.
 """
 
 from __future__ import annotations
@@ -26,9 +32,10 @@ from typing import Any, Final
 
 import asyncpg
 
-from persistence.config import connect_arguments
+from persistence.errors import DatabaseUnavailableError, ValidationError, guard
 from persistence.events import Event, InProcessEventBus
 from persistence.notify import Listener
+from persistence.urls import connect_arguments, database_credentials
 from persistence.validation import check_text
 
 __all__ = [
@@ -138,6 +145,10 @@ class OutboxSubscriber:
             event (it is given again later) and is logged.
         from_start: A new consumer receives every stored event, not only later ones.
         poll_interval: Seconds between looks when no notification arrives (a safety net).
+        batch: Events read per query.
+
+    Raises:
+        ValidationError: A bad URL, consumer name, interval or batch, before connecting.
     """
 
     def __init__(
@@ -150,6 +161,14 @@ class OutboxSubscriber:
         poll_interval: float = 1.0,
         batch: int = 100,
     ) -> None:
+        try:
+            database_credentials(url)
+        except ValueError as exc:
+            raise ValidationError(f"url: {exc}") from None
+        if not isinstance(poll_interval, int | float) or not 0 < poll_interval <= 3600:
+            raise ValidationError("poll_interval must be a number of seconds in (0, 3600]")
+        if type(batch) is not int or not 0 < batch <= 10_000:
+            raise ValidationError("batch must be an int from 1 to 10,000")
         self._url = url
         self._consumer = check_text(consumer, "consumer", max_length=128)
         self._handler = handler
@@ -160,14 +179,22 @@ class OutboxSubscriber:
         self._task: asyncio.Task[None] | None = None
         self._listener: Listener | None = None
         self._conn: asyncpg.Connection | None = None
+        self._delivering = asyncio.Lock()  # deliver_pending from the caller and from _run
         self.delivered = 0
         """Events handed to the handler so far by this object."""
 
     async def start(self) -> None:
-        """Register the consumer, listen, and start delivering."""
-        await self._connect()
-        assert self._conn is not None  # noqa: S101 - set by _connect
-        await self._conn.execute(_REGISTER, self._consumer, self._from_start)
+        """Register the consumer, listen, and start delivering; a no-op while running.
+
+        Raises:
+            DatabaseUnavailableError: The database cannot be reached (nothing started).
+        """
+        if self._task is not None:
+            return
+        async with guard():
+            await self._connect()
+            assert self._conn is not None  # noqa: S101 - set by _connect
+            await self._conn.execute(_REGISTER, self._consumer, self._from_start)
         self._listener = Listener(
             self._url,
             EVENTS_CHANNEL,
@@ -201,13 +228,26 @@ class OutboxSubscriber:
         await self.stop()
 
     async def deliver_pending(self) -> int:
-        """Deliver what is stored and not yet handled; returns how many were handed over."""
-        if self._conn is None or self._conn.is_closed():
-            await self._connect()
-        assert self._conn is not None  # noqa: S101 - set by _connect
+        """Deliver what is stored and not yet handled; returns how many were handed over.
+
+        Safe to call while the subscriber runs: deliveries take turns, in id order.
+
+        Raises:
+            DatabaseUnavailableError: The database cannot be reached (or another
+                :class:`~persistence.errors.PersistenceError` of the outbox's statements).
+            Exception: What the handler raised; that event is given again next time.
+        """
+        async with self._delivering:
+            return await self._deliver_pending()
+
+    async def _deliver_pending(self) -> int:
         handed = 0
         while True:
-            rows = await self._conn.fetch(_PENDING, self._consumer, self._batch)
+            async with guard():  # the database's errors are translated, the handler's not
+                if self._conn is None or self._conn.is_closed():
+                    await self._connect()
+                assert self._conn is not None  # noqa: S101 - set by _connect
+                rows = await self._conn.fetch(_PENDING, self._consumer, self._batch)
             for row in rows:
                 event = DeliveredEvent(
                     outbox_id=row["id"],
@@ -219,7 +259,8 @@ class OutboxSubscriber:
                 result = self._handler(event)
                 if asyncio.iscoroutine(result) or isinstance(result, asyncio.Future):
                     await result
-                await self._conn.execute(_DELIVERED, self._consumer, row["id"])
+                async with guard():
+                    await self._conn.execute(_DELIVERED, self._consumer, row["id"])
                 handed += 1
                 self.delivered += 1
             if len(rows) < self._batch:
@@ -246,7 +287,7 @@ class OutboxSubscriber:
             try:
                 await self.deliver_pending()
                 delay = 0.05
-            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+            except DatabaseUnavailableError as exc:
                 log.warning("outbox consumer %s: %s; retrying", self._consumer, exc)
                 if self._conn is not None:
                     self._conn.terminate()

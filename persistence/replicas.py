@@ -37,6 +37,8 @@ REPLAY_SQL: Final = "SELECT pg_last_wal_replay_lsn()::text"
 """How far a replica has replayed the primary's WAL (``NULL`` on a primary)."""
 WRITTEN_SQL: Final = "SELECT pg_current_wal_lsn()::text"
 """How far the primary has written its WAL: past every commit it acknowledged."""
+_REFRESH_TIMEOUT: Final = 2.0
+"""Seconds one look at a replica may take before it counts as unavailable."""
 
 
 @contextmanager
@@ -68,6 +70,7 @@ class _Replica:
     replayed: int = 0
     healthy: bool = False
     checked: float = field(default=0.0)
+    down_logged: bool = False
 
 
 class ReplicaSet:
@@ -82,6 +85,9 @@ class ReplicaSet:
         self._next = 0
         self.written = 0
         """The primary's WAL position after this layer's latest write."""
+        self._unknown_since: float | None = None
+        """Set when a write's position could not be read: reads stay on the primary until a
+        position read after that moment is noted."""
         self.reads_on_replicas = 0
         self.reads_on_primary = 0
 
@@ -98,9 +104,19 @@ class ReplicaSet:
                 await self._task
             self._task = None
 
-    def note(self, position: int) -> None:
-        """A write committed on the primary up to ``position``."""
+    def note(self, position: int, read_at: float) -> None:
+        """A write committed on the primary up to ``position``, read at ``read_at`` (monotonic)."""
         self.written = max(self.written, position)
+        if self._unknown_since is not None and read_at > self._unknown_since:
+            self._unknown_since = None  # read after the write nobody could place: covers it
+
+    def note_unknown(self, since: float) -> None:
+        """A write committed, but its position could not be read (its read began at ``since``).
+
+        Until a position read after ``since`` is noted, every read goes to the primary: no
+        replica can be shown to have that write.
+        """
+        self._unknown_since = since if self._unknown_since is None else self._unknown_since
 
     def mark_down(self, name: str) -> None:
         """A call on this replica failed to connect: skip it until it answers again."""
@@ -110,6 +126,9 @@ class ReplicaSet:
 
     async def pick(self) -> BaseDBAsyncClient | None:
         """A replica's client that has every write of this layer, or ``None`` (the primary)."""
+        if self._unknown_since is not None:
+            self.reads_on_primary += 1
+            return None
         needed = self.written
         deadline = time.monotonic() + self._wait
         while True:
@@ -123,20 +142,29 @@ class ReplicaSet:
             if not behind or time.monotonic() >= deadline:
                 self.reads_on_primary += 1
                 return None
-            await asyncio.gather(*(self._refresh(r) for r in behind))
+            try:  # a replica that does not answer costs this read at most the wait
+                async with asyncio.timeout(max(deadline - time.monotonic(), 0)):
+                    await asyncio.gather(*(self._refresh(r) for r in behind))
+            except TimeoutError:
+                self.reads_on_primary += 1
+                return None
             if not any(r.replayed >= needed for r in behind):
                 await asyncio.sleep(0.001)
 
     async def _refresh(self, replica: _Replica) -> None:
         try:
-            client = self._client_of(replica.name)
-            async with client.acquire_connection() as conn:
-                text = await asyncio.wait_for(conn.fetchval(REPLAY_SQL), 2)
+            async with asyncio.timeout(_REFRESH_TIMEOUT):  # the pool wait included
+                client = self._client_of(replica.name)
+                async with client.acquire_connection() as conn:
+                    text = await conn.fetchval(REPLAY_SQL)
         except Exception as exc:  # any failure: not usable now
-            if replica.healthy:
+            if replica.healthy or not replica.down_logged:
                 log.warning(
-                    "replica %s unavailable (%s): its reads go to the primary", replica.name, exc
+                    "replica %s unavailable (%s): its reads go to the primary",
+                    replica.name,
+                    type(exc).__name__ if isinstance(exc, TimeoutError) else exc,
                 )
+                replica.down_logged = True
             replica.healthy = False
             return
         if text is None:  # promoted, or not a replica at all: no replay to trust
@@ -144,6 +172,7 @@ class ReplicaSet:
             return
         if not replica.healthy:
             log.info("replica %s available", replica.name)
+            replica.down_logged = False
         replica.healthy = True
         replica.replayed = max(replica.replayed, lsn(text))
         replica.checked = time.monotonic()

@@ -27,7 +27,7 @@ from persistence.config import (
     statement_timeout_ms,
     tortoise_config,
 )
-from persistence.errors import ConfigurationError, ValidationError, guard
+from persistence.errors import ConfigurationError, ValidationError, describe, guard
 from persistence.models.schema import HEALTH_FLOOR_CHECK, stats_checks
 from persistence.settings import PersistenceSettings
 
@@ -269,6 +269,8 @@ APP_TABLES: Final = (
 """The tables a running layer reads and writes (``aerich`` it only reads, at start)."""
 
 _ROLE: Final = re.compile(r"[a-z_][a-z0-9_]{0,62}")
+_NOT_A_ROLE: Final = frozenset({"public", "current_user", "current_role", "session_user", "none"})
+"""Names GRANT reads as every role or as whoever runs it, not as one role."""
 
 
 def app_role_grants(role: str) -> list[str]:
@@ -279,34 +281,55 @@ def app_role_grants(role: str) -> list[str]:
     (default privileges of the role that runs them). No DDL, no ownership.
 
     Raises:
-        ValidationError: ``role`` is not a plain lower-case identifier.
+        ValidationError: ``role`` is not a plain lower-case identifier, or is a name that
+            stands for more than one role (``public``) or for the caller (``current_user``),
+            or a built-in ``pg_`` role.
     """
-    if not _ROLE.fullmatch(role):
-        raise ValidationError(f"role must be a lower-case identifier, got {role!r}")
+    if not isinstance(role, str) or not _ROLE.fullmatch(role):
+        raise ValidationError(f"role must be a lower-case identifier, got {describe(role)}")
+    if role in _NOT_A_ROLE or role.startswith("pg_"):
+        raise ValidationError(
+            f"{role!r} is not one game-server role: name the role the game server logs in as"
+        )
     tables = ", ".join(APP_TABLES)
-    # The role is checked above and the table names are constants.
+    # The role is checked above (and quoted: a role may be named like a keyword, "user");
+    # the table names are constants.
+    who = f'"{role}"'
     access = "SELECT, INSERT, UPDATE, DELETE"
     defaults = "ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT"
     return [
-        f"GRANT USAGE ON SCHEMA public TO {role}",  # safe-sql: checked role
-        f"GRANT {access} ON {tables} TO {role}",  # safe-sql: constants, checked role
-        f"GRANT SELECT ON aerich TO {role}",  # safe-sql: checked role
-        f"GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO {role}",  # safe-sql: role
-        f"{defaults} {access} ON TABLES TO {role}",  # safe-sql: constants, checked role
-        f"{defaults} USAGE, SELECT ON SEQUENCES TO {role}",  # safe-sql: checked role
+        f"GRANT USAGE ON SCHEMA public TO {who}",  # safe-sql: checked role
+        f"GRANT {access} ON {tables} TO {who}",  # safe-sql: constants, checked role
+        f"GRANT SELECT ON aerich TO {who}",  # safe-sql: checked role
+        f"GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO {who}",  # safe-sql: role
+        f"{defaults} {access} ON TABLES TO {who}",  # safe-sql: constants, checked role
+        f"{defaults} USAGE, SELECT ON SEQUENCES TO {who}",  # safe-sql: checked role
     ]
 
 
 async def grant_app_role(url: str, role: str) -> None:
-    """Run :func:`app_role_grants` on the database at ``url`` (as the tables' owner)."""
+    """Run :func:`app_role_grants` on the database at ``url`` (as the tables' owner).
+
+    Raises:
+        ValidationError: See :func:`app_role_grants`; nothing is sent.
+        ConfigurationError: The role does not exist (create it first).
+        DatabaseUnavailableError: The database cannot be reached.
+        PersistenceError: The grants failed (e.g. not run as the tables' owner); none applied.
+    """
     statements = app_role_grants(role)
-    conn = await asyncpg.connect(**connect_arguments(url))
-    try:
-        async with conn.transaction():
-            for statement in statements:
-                await conn.execute(statement)  # safe-sql: a checked identifier, constants
-    finally:
-        await conn.close()
+    async with guard():
+        conn = await asyncpg.connect(**connect_arguments(url), timeout=10)
+        try:
+            if not await conn.fetchval("SELECT 1 FROM pg_roles WHERE rolname = $1", role):
+                raise ConfigurationError(  # safe-sql: a message, never run
+                    f"role {role!r} does not exist: create it first "
+                    f"(CREATE ROLE \"{role}\" LOGIN PASSWORD '...'), then grant"
+                )
+            async with conn.transaction():
+                for statement in statements:
+                    await conn.execute(statement)  # safe-sql: a checked identifier, constants
+        finally:
+            await conn.close()
 
 
 STATEMENT_TIMEOUT_SQL: Final = (

@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal, Self
+from typing import Any, Literal, Self
 
 from pydantic import Field, field_validator, model_validator
+from pydantic import ValidationError as PydanticValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import SettingsError as PydanticSettingsError
+
+from persistence.errors import InvalidSettingsError
+from persistence.urls import database_credentials
 
 __all__ = ["DEFAULT_FALLBACK_ROOM_ID", "ENV_PREFIX", "PersistenceSettings"]
 
@@ -14,15 +19,37 @@ ENV_PREFIX = "MUD_"
 DEFAULT_FALLBACK_ROOM_ID = "earth_arkhamcity_sanitarium_room_foyer_001"
 
 
+def _problem(error: Any) -> str:
+    """One field's problem, as pydantic words it but without the value given."""
+    where = ".".join(str(part) for part in error["loc"]) or "settings"
+    return f"{where}: {str(error['msg']).removeprefix('Value error, ')}"
+
+
 class PersistenceSettings(BaseSettings):
     """Configuration of the persistence layer.
 
     Every field can be set from the environment with the ``MUD_`` prefix, e.g.
     ``MUD_DATABASE_URL=postgres://user@host:5432/mud`` or ``MUD_HEALTH_FLOOR=-10``.
-    Building the object never touches a database.
+    Building the object never touches a database; a value that cannot work raises
+    :class:`~persistence.errors.InvalidSettingsError` (a ``ValueError``) naming the field,
+    never quoting the value (a URL may hold a password). An empty variable means unset.
     """
 
-    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="ignore", frozen=True)
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX, extra="ignore", frozen=True, env_ignore_empty=True
+    )
+
+    def __init__(self, **values: Any) -> None:
+        try:
+            super().__init__(**values)
+        except PydanticValidationError as exc:
+            # Pydantic's message quotes every input value; ours names the fields only.
+            problems = "; ".join(
+                _problem(error) for error in exc.errors(include_url=False, include_input=False)
+            )
+            raise InvalidSettingsError(f"invalid settings ({ENV_PREFIX}*): {problems}") from None
+        except PydanticSettingsError as exc:  # a MUD_* list that is not JSON
+            raise InvalidSettingsError(f"invalid settings ({ENV_PREFIX}*): {exc}") from None
 
     database_url: str | None = Field(default=None, repr=False)
     """``postgres://user:password@host:port/database``. ``None`` starts an embedded,
@@ -98,6 +125,22 @@ class PersistenceSettings(BaseSettings):
     def _empty_is_unset(cls, value: object) -> object:
         # `MUD_DATABASE_URL=` in a shell or an .env file means "not configured".
         return None if value == "" else value
+
+    @field_validator("database_url", "migration_database_url", "listen_database_url")
+    @classmethod
+    def _postgres_url(cls, value: str | None) -> str | None:
+        if value is not None:
+            database_credentials(value)  # raises ValueError without quoting the URL
+        return value
+
+    @field_validator("replica_urls")
+    @classmethod
+    def _replica_urls(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for url in value:
+            database_credentials(url)
+        if len(set(value)) != len(value):
+            raise ValueError("the same replica URL is listed twice")
+        return value
 
     @model_validator(mode="after")
     def _check_ranges(self) -> Self:

@@ -19,7 +19,6 @@ import asyncpg
 import pytest
 import pytest_asyncio
 
-from persistence.config import describe_url
 from persistence.embedded import start_embedded_postgres
 from persistence.facade import AsyncPersistenceLayer
 from persistence.schema import run_migrations
@@ -34,6 +33,7 @@ from persistence.testing.database import (
 )
 from persistence.testing.factories import RecordingEventBus
 from persistence.testing.memory import InMemoryPersistence
+from persistence.urls import describe_url
 
 
 def pytest_report_header(config: pytest.Config) -> list[str]:

@@ -149,3 +149,58 @@ async def test_a_replica_that_goes_down_sends_reads_to_the_primary(
             await layer.get_player_by_id(player.player_id)
             await asyncio.sleep(0.05)
         assert replicas.reads_on_replicas > served  # back on the replica once it answers
+
+
+async def test_a_committed_write_never_looks_failed_when_its_position_cannot_be_read(
+    settings: PersistenceSettings, caplog: pytest.LogCaptureFixture
+) -> None:
+    # One pool connection, held by another task right after the write: the round trip
+    # that reads the write's WAL position cannot get a connection in time.
+    tight = settings.model_copy(update={"pool_max_size": 1, "pool_acquire_timeout": 0.3})
+    async with AsyncPersistenceLayer(tight) as layer:
+        await layer.seed_world()
+        player = new_player("Unplaced")
+        await layer.save_player(player)
+        replicas = layer.db.replicas
+        assert replicas is not None
+
+        async def hold() -> None:  # the game's own code on the shared pool, say
+            async with layer.db.client().acquire_connection():
+                await asyncio.sleep(1.0)
+
+        write = asyncio.create_task(layer.update_player_health(player.player_id, -10, "hit"))
+        await asyncio.sleep(0)  # the write has the connection
+        holder = asyncio.create_task(hold())
+        assert await write == 90  # committed, and reported as done
+        await holder
+        assert "could not read the primary's WAL position" in caplog.text
+        on_primary = replicas.reads_on_primary
+        found = await layer.get_player_by_id(player.player_id)
+        assert found is not None
+        assert found.stats.current_health == 90
+        assert replicas.reads_on_primary == on_primary + 1  # no replica is known to have it
+        await layer.update_player_health(player.player_id, 1, "heal")  # position read again
+        served = replicas.reads_on_replicas
+        again = await layer.get_player_by_id(player.player_id)
+        assert again is not None
+        assert again.stats.current_health == 91
+        assert replicas.reads_on_replicas == served + 1
+
+
+async def test_a_multi_host_primary_url_keeps_the_replica_for_reads(
+    pair: cluster.Pair, settings: PersistenceSettings
+) -> None:
+    failover_url = (
+        f"postgres://postgres@127.0.0.1:{pair.primary.port},127.0.0.1:{pair.replica.port}"
+        "/mud?target_session_attrs=read-write"
+    )
+    chosen = settings.model_copy(update={"database_url": failover_url})
+    async with AsyncPersistenceLayer(chosen) as layer:
+        await layer.seed_world()
+        player = new_player("TwoHosts")
+        await layer.save_player(player)
+        replicas = layer.db.replicas
+        assert replicas is not None
+        for _ in range(10):
+            assert await layer.get_player_by_id(player.player_id) is not None
+        assert replicas.reads_on_replicas >= 9

@@ -7,9 +7,9 @@ import subprocess
 import sys
 
 import pytest
-from pydantic import ValidationError
 
 from persistence.config import database_credentials, tortoise_config
+from persistence.errors import InvalidSettingsError
 from persistence.settings import PersistenceSettings
 
 
@@ -45,7 +45,7 @@ def test_defaults() -> None:
     ],
 )
 def test_invalid_settings_are_refused(bad: dict[str, object]) -> None:
-    with pytest.raises(ValidationError):
+    with pytest.raises(InvalidSettingsError):
         PersistenceSettings(**bad)
 
 
