@@ -27,7 +27,7 @@ from benchmarks.harness import LAYER, SIDES, Case, Target, Work, concurrently
 from benchmarks.tortoise_side import TortoiseSide
 from persistence.facade import AsyncPersistenceLayer
 from persistence.models.player import Player
-from persistence.repositories.player import PLAYER_COLUMNS
+from persistence.repositories.player import NAME_KEY_SQL, PLAYER_COLUMNS
 
 if TYPE_CHECKING:
     from benchmarks.sqlalchemy_side import SqlAlchemySide
@@ -40,7 +40,8 @@ ROOM_ROW = (
 )
 
 RAW_HEALTH = """
-WITH old AS (SELECT player_id, stats FROM players WHERE player_id = $1 FOR UPDATE)
+WITH old AS (SELECT player_id, stats FROM players WHERE player_id = $1 AND NOT is_deleted
+              FOR UPDATE)
 UPDATE players p
    SET stats = jsonb_set(p.stats, '{current_health}',
        to_jsonb(LEAST(GREATEST((old.stats->>'current_health')::int + $2, 0),
@@ -52,7 +53,7 @@ RETURNING (old.stats->>'current_health')::int AS old_hp,
 RAW_HEALTH_BATCH = """
 WITH d AS (SELECT * FROM unnest($1::uuid[], $2::int[]) AS d(player_id, delta)),
 old AS (SELECT p.player_id, p.stats, d.delta FROM players p JOIN d USING (player_id)
-         ORDER BY p.player_id FOR UPDATE OF p)
+         WHERE NOT p.is_deleted ORDER BY p.player_id FOR UPDATE OF p)
 UPDATE players p
    SET stats = jsonb_set(p.stats, '{current_health}',
        to_jsonb(LEAST(GREATEST((old.stats->>'current_health')::int + old.delta, 0),
@@ -63,9 +64,12 @@ RETURNING p.player_id, (old.stats->>'current_health')::int AS old_hp,
           (p.stats->>'current_health')::int AS new_hp
 """
 # The count guard gives the hand-written batch the layer's documented semantics (all or
-# nothing when a player is missing); without it the two would not do the same work.
+# nothing when a player is missing); without it the two would not do the same work. Every
+# side skips soft-deleted players, as the layer must (they take no deltas and are not found
+# by name or in a room), and finds a name by the expression its unique index is on.
 RAW_FEAR = """
-WITH old AS (SELECT player_id, stats FROM players WHERE player_id = $1 FOR UPDATE)
+WITH old AS (SELECT player_id, stats FROM players WHERE player_id = $1 AND NOT is_deleted
+              FOR UPDATE)
 UPDATE players p
    SET stats = jsonb_set(p.stats, '{fear}',
        to_jsonb(LEAST(GREATEST(COALESCE((old.stats->>'fear')::int, 0) + $2, 0), 100)))
@@ -74,7 +78,7 @@ RETURNING (old.stats->>'fear')::int AS old_value, (p.stats->>'fear')::int AS new
 """
 RAW_XP = """
 WITH old AS (SELECT player_id, experience_points, level FROM players
-              WHERE player_id = $1 FOR UPDATE)
+              WHERE player_id = $1 AND NOT is_deleted FOR UPDATE)
 UPDATE players p
    SET experience_points = old.experience_points + $2,
        level = (old.experience_points + $2) / 100 + 1
@@ -313,7 +317,10 @@ class Bench:
 
     def _by_name(self, n: int) -> Case:
         names = [p.name.upper() for p in self.players]
-        sql = f"SELECT {PLAYER_COLUMNS} FROM players WHERE lower(name) = lower($1)"  # noqa: S608
+        sql = (
+            f"SELECT {PLAYER_COLUMNS} FROM players"  # noqa: S608 - constants
+            f" WHERE {NAME_KEY_SQL} = {NAME_KEY_SQL.replace('name', '$1')} AND NOT is_deleted"
+        )
 
         async def layer(k: int) -> None:
             for i in range(k):
@@ -338,7 +345,7 @@ class Bench:
     def _in_room(self, n: int) -> Case:
         sql = (
             f"SELECT {PLAYER_COLUMNS} FROM players WHERE current_room_id = $1"  # noqa: S608
-            " ORDER BY lower(name)"
+            " AND NOT is_deleted ORDER BY lower(name)"
         )
 
         async def layer(k: int) -> None:

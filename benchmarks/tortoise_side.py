@@ -13,6 +13,7 @@ import uuid
 from typing import Any
 
 from tortoise.context import TortoiseContext
+from tortoise.expressions import RawSQL
 from tortoise.functions import Count, Lower, Max
 from tortoise.transactions import in_transaction
 
@@ -24,6 +25,7 @@ from persistence.models.item import ItemInstance
 from persistence.models.operation import ItemMovement
 from persistence.models.player import Player
 from persistence.models.room import Room
+from persistence.repositories.player import NAME_KEY_SQL, name_key
 
 HEALTH_FLOOR = 0
 XP_PER_LEVEL = 100
@@ -86,14 +88,14 @@ class TortoiseSide:
 
     def by_name(self, names: list[str]) -> Work:
         # Player.filter(name__iexact=...) compiles to UPPER(CAST(name AS VARCHAR)) = UPPER($1),
-        # which no index serves; the schema's case-insensitive index is on lower(name).
+        # which no index serves; the unique index is on NAME_KEY_SQL of active players.
         async def work(k: int) -> None:
             with self.ctx:
                 for i in range(k):
                     name = names[i % len(names)]
                     found = (
-                        await Player.annotate(lname=Lower("name"))
-                        .filter(lname=name.lower())
+                        await Player.annotate(key=RawSQL(NAME_KEY_SQL))
+                        .filter(key=name_key(name), is_deleted=False)
                         .first()
                     )
                     assert found is not None
@@ -105,7 +107,7 @@ class TortoiseSide:
             with self.ctx:
                 for _ in range(k):
                     await (
-                        Player.filter(current_room_id=room_id)
+                        Player.filter(current_room_id=room_id, is_deleted=False)
                         .annotate(lname=Lower("name"))
                         .order_by("lname")
                     )
@@ -181,7 +183,7 @@ class TortoiseSide:
 
     async def _health(self, player_id: uuid.UUID, delta: int) -> tuple[int, int]:
         async with in_transaction():
-            player = await Player.select_for_update().get(player_id=player_id)
+            player = await Player.select_for_update().get(player_id=player_id, is_deleted=False)
             old = player.stats.current_health
             new = min(max(old + delta, HEALTH_FLOOR), player.stats.max_health)
             player.stats.current_health = new
@@ -212,7 +214,7 @@ class TortoiseSide:
                     delta = -1 if i % 2 else 1
                     async with in_transaction():
                         players = (
-                            await Player.filter(player_id__in=ids)
+                            await Player.filter(player_id__in=ids, is_deleted=False)
                             .order_by("player_id")
                             .select_for_update()
                         )
@@ -231,7 +233,7 @@ class TortoiseSide:
 
     async def _fear(self, player_id: uuid.UUID, delta: int) -> tuple[int, int]:
         async with in_transaction():
-            p = await Player.select_for_update().get(player_id=player_id)
+            p = await Player.select_for_update().get(player_id=player_id, is_deleted=False)
             old = p.stats.fear
             p.stats.fear = min(max(old + delta, 0), 100)
             await p.save(update_fields=["stats"])
@@ -247,7 +249,7 @@ class TortoiseSide:
 
     async def _xp(self, player: Player, amount: int) -> tuple[int, int, int, int]:
         async with in_transaction():
-            p = await Player.select_for_update().get(player_id=player.player_id)
+            p = await Player.select_for_update().get(player_id=player.player_id, is_deleted=False)
             old_xp, old_level = p.experience_points, p.level
             p.experience_points = old_xp + amount
             p.level = p.experience_points // XP_PER_LEVEL + 1

@@ -141,9 +141,40 @@ def _without_dependent(sql: str) -> str:
     )
 
 
-APPLY_STAT_DELTAS_PLAIN_SQL: Final = _without_dependent(APPLY_STAT_DELTAS_SQL)
+# The fast statements of every field but max_health (nothing depends on them): the lock, the
+# clamp, jsonb_set and the values in one statement, with no diagnosis of a failure. They
+# return a row per applied player, and nothing at all when anything is wrong (a missing or
+# soft-deleted player; for a batch, any of them: all or nothing); the checked statement then
+# says why (see _with_diagnosis). Same parameters as the statements above ($8 unused).
+_LEAN_SQL: Final = """
+WITH old AS (
+    SELECT p.player_id, p.stats, {delta} AS delta,
+           COALESCE((p.stats->>$3::text)::bigint, $4::bigint) AS old_value
+      FROM {rows}
+     WHERE NOT p.is_deleted
+     ORDER BY p.player_id
+       FOR UPDATE OF p
+)
+UPDATE players p
+   SET stats = jsonb_set(p.stats, ARRAY[$3::text], to_jsonb(
+           LEAST(GREATEST(o.old_value + o.delta, $5::bigint), $6::bigint,
+                 (o.stats->>$7::text)::bigint)))
+  FROM old o
+ WHERE p.player_id = o.player_id{all_found}
+RETURNING p.player_id, o.old_value, (p.stats->>$3::text)::bigint AS new_value, o.delta,
+          (p.stats->>'max_health')::bigint AS max_health,
+          (p.stats->>'current_health')::bigint AS current_health, true AS applied
+"""
+APPLY_STAT_DELTAS_PLAIN_SQL: Final = _LEAN_SQL.format(
+    delta="d.delta",
+    rows="players p JOIN unnest($1::uuid[], $2::bigint[]) AS d(player_id, delta) "
+    "ON d.player_id = p.player_id",
+    all_found="\n   AND (SELECT count(*) FROM old) = cardinality($1::uuid[])",
+)
 """:data:`APPLY_STAT_DELTAS_SQL` for a field without a dependent key ($8 is unused)."""
-APPLY_STAT_DELTA_PLAIN_SQL: Final = _without_dependent(APPLY_STAT_DELTA_SQL)
+APPLY_STAT_DELTA_PLAIN_SQL: Final = _LEAN_SQL.format(
+    delta="$2::bigint", rows="players p", all_found=""
+).replace("WHERE NOT p.is_deleted", "WHERE p.player_id = $1 AND NOT p.is_deleted")
 """:data:`APPLY_STAT_DELTA_SQL` for a field without a dependent key ($8 is unused)."""
 CHECKED_STAT_DELTAS_PLAIN_SQL: Final = _without_dependent(CHECKED_STAT_DELTAS_SQL)
 CHECKED_STAT_DELTA_PLAIN_SQL: Final = _without_dependent(CHECKED_STAT_DELTA_SQL)
@@ -218,10 +249,13 @@ class AtomicStatsRepository(BaseRepository):
         sql, args = self._delta_statement(field_name, ids, values)
         if key is None:
             # Not idempotent: retried only when the statement certainly was not applied.
-            rows = await _with_diagnosis(
-                lambda checked: self._statement(checked, args, idempotent=False), sql
-            )
-            changes = _changes(field_name, ids, rows)
+
+            async def once(statement: str) -> list[Row]:
+                found = await self._statement(statement, args, idempotent=False)
+                _require_applied(statement, ids, found)
+                return found
+
+            changes = _changes(field_name, ids, await _with_diagnosis(once, sql))
         else:
             # Everything that changes the outcome or its events: a repeat must match it all.
             request = {
@@ -237,7 +271,9 @@ class AtomicStatsRepository(BaseRepository):
                 replay = await claim(self._db, client, key, "stat_delta", request)
                 if replay is not None:
                     return _changes_from_json(replay), True
-                found = _changes(field_name, ids, await self._fetch(client, statement, args))
+                rows = await self._fetch(client, statement, args)
+                _require_applied(statement, ids, rows)
+                found = _changes(field_name, ids, rows)
                 await record(client, key, _changes_to_json(found))
                 return found, False
 
@@ -271,11 +307,13 @@ class AtomicStatsRepository(BaseRepository):
         if not ids:
             return {}
         sql, args = self._delta_statement(field_name, ids, values)
-        rows = await _with_diagnosis(
-            lambda checked: self._statement(checked, args, idempotent=False), sql
-        )
-        if not rows or not rows[0]["applied"]:
-            raise _not_applied(ids, rows)
+
+        async def once(statement: str) -> list[Row]:
+            found = await self._statement(statement, args, idempotent=False)
+            _require_applied(statement, ids, found)
+            return found
+
+        rows = await _with_diagnosis(once, sql)
         return {r["player_id"]: r["new_value"] for r in rows}
 
     def _delta_statement(
@@ -300,17 +338,32 @@ class AtomicStatsRepository(BaseRepository):
         return sql, args
 
 
+class _NothingApplied(PersistenceError):
+    """A fast delta statement applied nothing; its checked twin says why."""
+
+
+def _require_applied(sql: str, ids: list[uuid.UUID], rows: list[Row]) -> None:
+    """Raise unless ``rows`` are the applied rows of the delta statement ``sql``."""
+    if rows and rows[0]["applied"]:
+        return
+    if not rows and sql in _CHECKED:
+        raise _NothingApplied(sql)
+    raise _not_applied(ids, rows)
+
+
 async def _with_diagnosis(run: Callable[[str], Awaitable[T]], sql: str) -> T:
-    """Run the fast delta statement; if a row made it fail, run its checked twin.
+    """Run the fast delta statement; if it failed or applied nothing, run its checked twin.
 
     A corrupt stats document (written outside the layer) makes the fast statement fail with
-    a DataError or a CHECK violation, and nothing was applied. The checked statement then
-    names the corrupt row (``CorruptRowError``, nothing applied), or applies the delta when
-    the failure had another cause that is gone, or fails the same way again.
+    a DataError or a CHECK violation, and nothing was applied; a missing or soft-deleted
+    player makes it apply nothing (``run`` raises :class:`_NothingApplied`, see
+    :func:`_require_applied`). The checked statement then names the corrupt row
+    (``CorruptRowError``) or the soft-deleted or missing players, nothing applied, or
+    applies the delta when the cause is gone by then, or fails the same way again.
     """
     try:
         return await run(sql)
-    except (DataError, ConstraintViolationError):
+    except (DataError, ConstraintViolationError, _NothingApplied):
         return await run(_CHECKED[sql])
 
 
@@ -353,8 +406,7 @@ def _not_applied(ids: list[uuid.UUID], rows: list[Row]) -> PersistenceError:
 
 
 def _changes(field_name: str, ids: list[uuid.UUID], rows: list[Row]) -> dict[uuid.UUID, StatChange]:
-    if not rows or not rows[0]["applied"]:
-        raise _not_applied(ids, rows)
+    """The changes of applied rows (see :func:`_require_applied`)."""
     # Positional reads of the statements' fixed column order (player_id, old_value, new_value,
     # delta, max_health, current_health, applied): a batch of 1,000 rows is on the hot path.
     return {
