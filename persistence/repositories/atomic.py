@@ -151,7 +151,7 @@ WITH old AS (
     SELECT p.player_id, p.stats, {delta} AS delta,
            COALESCE((p.stats->>$3::text)::bigint, $4::bigint) AS old_value
       FROM {rows}
-     WHERE NOT p.is_deleted
+     WHERE {match}NOT p.is_deleted
      ORDER BY p.player_id
        FOR UPDATE OF p
 )
@@ -169,12 +169,13 @@ APPLY_STAT_DELTAS_PLAIN_SQL: Final = _LEAN_SQL.format(
     delta="d.delta",
     rows="players p JOIN unnest($1::uuid[], $2::bigint[]) AS d(player_id, delta) "
     "ON d.player_id = p.player_id",
+    match="",
     all_found="\n   AND (SELECT count(*) FROM old) = cardinality($1::uuid[])",
 )
 """:data:`APPLY_STAT_DELTAS_SQL` for a field without a dependent key ($8 is unused)."""
 APPLY_STAT_DELTA_PLAIN_SQL: Final = _LEAN_SQL.format(
-    delta="$2::bigint", rows="players p", all_found=""
-).replace("WHERE NOT p.is_deleted", "WHERE p.player_id = $1 AND NOT p.is_deleted")
+    delta="$2::bigint", rows="players p", match="p.player_id = $1 AND ", all_found=""
+)
 """:data:`APPLY_STAT_DELTA_SQL` for a field without a dependent key ($8 is unused)."""
 CHECKED_STAT_DELTAS_PLAIN_SQL: Final = _without_dependent(CHECKED_STAT_DELTAS_SQL)
 CHECKED_STAT_DELTA_PLAIN_SQL: Final = _without_dependent(CHECKED_STAT_DELTA_SQL)
