@@ -28,12 +28,18 @@ class AppliedOperation(Model):
 
 
 class ItemMovement(Model):
-    """One move of one item, appended in the transaction that moved it (an audit ledger)."""
+    """One move of one item, appended in the transaction that moved it (an audit ledger).
+
+    An item's first row is its creation (``reason = "created"``), written by the statement
+    that inserted it: no from-owner (``NULL``), its first owner as the to-owner. Replaying
+    an item's rows in ``id`` order from its latest creation ends at its owner, moved or not
+    (``layer.audit()`` checks this for every item).
+    """
 
     id = fields.BigIntField(primary_key=True)
     item_instance_id = fields.CharField(max_length=64, db_index=True)
-    from_owner_type = fields.CharField(max_length=16)
-    from_owner_id = fields.CharField(max_length=255)
+    from_owner_type = fields.CharField(max_length=16, null=True)
+    from_owner_id = fields.CharField(max_length=255, null=True)
     to_owner_type = fields.CharField(max_length=16)
     to_owner_id = fields.CharField(max_length=255)
     reason = fields.CharField(max_length=32)

@@ -1,8 +1,10 @@
 """Command line: ``python -m persistence {demo,setup,migrate,seed,audit,aerich-config,grant}``.
 
-With ``MUD_DATABASE_URL`` set the commands work on that database. Without it they run on an
-embedded throwaway PostgreSQL that is deleted on exit, so ``setup`` (migrate, then seed, in
-one run) is the command that shows the whole job there; set ``MUD_EMBEDDED_DATA_DIR`` to keep it.
+With ``MUD_DATABASE_URL`` set the commands work on that database (``migrate`` on
+``MUD_MIGRATION_DATABASE_URL`` when that is set, alone or with it). Without a URL they run on
+an embedded throwaway PostgreSQL that is deleted on exit, so ``setup`` (migrate, then seed, in
+one run) is the command that shows the whole job there; set ``MUD_EMBEDDED_DATA_DIR`` to keep
+it. ``audit`` refuses to run on a throwaway server: there would be nothing to audit.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import sys
 from pathlib import Path
 
 from persistence.demo import main_demo
-from persistence.errors import PersistenceError
+from persistence.errors import ConfigurationError, PersistenceError
 from persistence.facade import AsyncPersistenceLayer
 from persistence.schema import (
     app_role_grants,
@@ -26,16 +28,29 @@ from persistence.schema import (
 from persistence.settings import PersistenceSettings
 
 
-def _describe_target(layer: AsyncPersistenceLayer) -> str:
-    if layer.settings.database_url:
+def _describe_target(settings: PersistenceSettings, *, migrating: bool = False) -> str:
+    if migrating and settings.migration_database_url:
+        return "the database at MUD_MIGRATION_DATABASE_URL"
+    if settings.database_url:
         return "the database at MUD_DATABASE_URL"
-    where = layer.settings.embedded_data_dir or "a temporary folder, deleted on exit"
+    where = settings.embedded_data_dir or "a temporary folder, deleted on exit"
     return f"an embedded PostgreSQL ({where})"
 
 
 async def _audit() -> int:
-    async with AsyncPersistenceLayer(PersistenceSettings(), migrate=False) as layer:
-        print(f"Auditing {_describe_target(layer)} ({layer.db.describe()}).")
+    settings = PersistenceSettings()
+    if not settings.database_url and settings.embedded_data_dir is None:
+        # Without a URL the layer would start an empty throwaway server: auditing it would
+        # report "every invariant holds" about nothing.
+        print(
+            "error: set MUD_DATABASE_URL to the database to audit (or MUD_EMBEDDED_DATA_DIR "
+            "to the folder of an embedded server kept across runs); without either, the "
+            "audit would start an empty throwaway PostgreSQL and check nothing",
+            file=sys.stderr,
+        )
+        return 2
+    async with AsyncPersistenceLayer(settings, migrate=False) as layer:
+        print(f"Auditing {_describe_target(settings)} ({layer.db.describe()}).")
         report = await layer.audit()
     print(report)
     return 0 if report.ok else 1
@@ -67,16 +82,25 @@ def _report(applied: list[str]) -> None:
 
 async def _run(command: str, world: Path | None) -> None:
     settings = PersistenceSettings()
-    layer = AsyncPersistenceLayer(settings, migrate=False)
-    print(f"Using {_describe_target(layer)}.")
     migrating = command in {"migrate", "setup"}
-    if migrating and settings.database_url:
+    if command != "migrate" and settings.migration_database_url and not settings.database_url:
+        # Seeding writes through the layer's URL; without it, it would seed a throwaway
+        # embedded server while the migrations went to the real database.
+        raise ConfigurationError(
+            f"`{command}` writes the world through MUD_DATABASE_URL, which is not set "
+            "(MUD_MIGRATION_DATABASE_URL is only for migrations): set MUD_DATABASE_URL too, "
+            "or run `python -m persistence migrate` alone"
+        )
+    print(f"Using {_describe_target(settings, migrating=command == 'migrate')}.")
+    direct = settings.direct_url
+    if migrating and direct:
         # A configured database: migrate through the direct URL before any pooled
         # connection exists (connections opened later get the settings the migration sets).
-        _report(await run_migrations(settings.direct_url or settings.database_url, settings))
+        _report(await run_migrations(direct, settings))
         if command == "migrate":
             return
         migrating = False
+    layer = AsyncPersistenceLayer(settings, migrate=False)
     await layer.db.start()
     try:
         if migrating:  # the embedded server: it exists once started
@@ -121,7 +145,10 @@ def main(argv: list[str] | None = None) -> int:
         "--url", default=None, help="database URL (default: MUD_DATABASE_URL or embedded)"
     )
     sub.add_parser("setup", help="migrate the database, then seed the world")
-    sub.add_parser("audit", help="check every invariant; exit 1 when one is broken")
+    sub.add_parser(
+        "audit",
+        help="check every invariant of MUD_DATABASE_URL's database; exit 1 when one is broken",
+    )
     aerich = sub.add_parser(
         "aerich-config", help="write an aerich config for the installed package's migrations"
     )

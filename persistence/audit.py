@@ -2,9 +2,11 @@
 
 ``await layer.audit()`` (or ``python -m persistence audit``) checks the database as it is:
 every item exists exactly once and its owner exists; the movement ledger replays to every
-item's owner; no container holds more items than its slots; every stats document is within
-its bounds; no row is corrupt. The foreign keys and CHECKs make most of these impossible for
-new writes; the audit finds rows older than those rules, or written around them.
+item's owner (from the item's creation row, each move starts where the one before left it and
+the last ends at the owner, moved or not); no container holds more items than its slots;
+every stats document is within its bounds; no row is corrupt. The foreign keys and CHECKs
+make most of these impossible for new writes; the audit finds rows older than those rules,
+or written around them.
 """
 
 from __future__ import annotations
@@ -72,8 +74,8 @@ class AuditReport:
 
 
 # The audit's statements are hand-written: each checks a rule across tables (an owner of one
-# of three kinds, the last ledger row per item, counts per container) in one pass, which the
-# query API cannot express; all are read-only.
+# of three kinds, each item's ledger replayed with window functions, counts per container) in
+# one pass, which the query API cannot express; all are read-only.
 _COUNTS: Final = """
 SELECT (SELECT count(*) FROM players) AS players,
        (SELECT count(*) FROM item_instances) AS items,
@@ -95,13 +97,40 @@ SELECT i.item_instance_id, i.owner_type, i.owner_id FROM item_instances i
         AND NOT EXISTS (SELECT 1 FROM rooms r WHERE r.room_id = i.owner_id))
  ORDER BY i.item_instance_id
 """
+# Every item's ledger replayed in one pass: from its latest creation row (no from-owner; an
+# id deleted and created again starts over), each move must start where the row before left
+# the item, and the last row must end at its owner. An item with no creation row at all was
+# written around the layer.
 _LEDGER: Final = """
-SELECT i.item_instance_id, i.owner_type, i.owner_id, m.to_owner_type, m.to_owner_id
+WITH starts AS (
+    SELECT item_instance_id, max(id) AS start_id FROM item_movements
+     WHERE from_owner_type IS NULL
+     GROUP BY item_instance_id
+), steps AS (
+    SELECT m.item_instance_id, m.id, m.from_owner_type, m.from_owner_id,
+           m.to_owner_type, m.to_owner_id,
+           lag(m.to_owner_type) OVER w AS left_type, lag(m.to_owner_id) OVER w AS left_id
+      FROM item_movements m
+      JOIN starts s ON s.item_instance_id = m.item_instance_id AND m.id >= s.start_id
+    WINDOW w AS (PARTITION BY m.item_instance_id ORDER BY m.id)
+), replay AS (
+    SELECT item_instance_id,
+           min(id) FILTER (WHERE left_type IS NOT NULL AND (from_owner_type, from_owner_id)
+                           IS DISTINCT FROM (left_type, left_id)) AS break_id,
+           (array_agg(to_owner_type ORDER BY id DESC))[1] AS end_type,
+           (array_agg(to_owner_id ORDER BY id DESC))[1] AS end_id
+      FROM steps
+     GROUP BY item_instance_id
+)
+SELECT i.item_instance_id, i.owner_type, i.owner_id, r.item_instance_id IS NOT NULL AS recorded,
+       r.end_type, r.end_id, k.id AS break_id, k.from_owner_type AS break_type,
+       k.from_owner_id AS break_owner, k.left_type, k.left_id
   FROM item_instances i
-  JOIN LATERAL (SELECT to_owner_type, to_owner_id FROM item_movements
-                 WHERE item_instance_id = i.item_instance_id
-                 ORDER BY id DESC LIMIT 1) m ON true
- WHERE (m.to_owner_type, m.to_owner_id) IS DISTINCT FROM (i.owner_type, i.owner_id)
+  LEFT JOIN replay r ON r.item_instance_id = i.item_instance_id
+  LEFT JOIN steps k ON k.id = r.break_id
+ WHERE r.item_instance_id IS NULL
+    OR r.break_id IS NOT NULL
+    OR (r.end_type, r.end_id) IS DISTINCT FROM (i.owner_type, i.owner_id)
  ORDER BY i.item_instance_id
 """
 _OVER_CAPACITY: Final = """
@@ -143,6 +172,23 @@ def _bounds_sql(floor: int) -> str:
     )
 
 
+def _ledger_detail(row: Any) -> str:
+    """What is wrong with one item's ledger, in words (a row of ``_LEDGER``)."""
+    owner = f"{row['owner_type']} {row['owner_id']}"
+    if not row["recorded"]:
+        return f"the ledger has no creation row for it (written around the layer); it is at {owner}"
+    parts = []
+    if row["break_id"] is not None:
+        parts.append(
+            f"ledger row {row['break_id']} moves it from {row['break_type']} "
+            f"{row['break_owner']}, but the row before left it at {row['left_type']} "
+            f"{row['left_id']}"
+        )
+    if (row["end_type"], row["end_id"]) != (row["owner_type"], row["owner_id"]):
+        parts.append(f"the ledger ends at {row['end_type']} {row['end_id']}")
+    return "; ".join(parts) + f"; the item is at {owner}"
+
+
 async def run_audit(db: Database, *, health_floor: int) -> AuditReport:
     """Check every invariant on ``db`` (read-only) and report what is broken."""
     findings: list[AuditFinding] = []
@@ -166,12 +212,7 @@ async def run_audit(db: Database, *, health_floor: int) -> AuditReport:
             )
         for row in await rows(_LEDGER):
             findings.append(
-                AuditFinding(
-                    "ledger_mismatch",
-                    row["item_instance_id"],
-                    f"the ledger ends at {row['to_owner_type']} {row['to_owner_id']}, the item "
-                    f"is at {row['owner_type']} {row['owner_id']}",
-                )
+                AuditFinding("ledger_mismatch", row["item_instance_id"], _ledger_detail(row))
             )
         for row in await rows(_OVER_CAPACITY):
             findings.append(
@@ -194,8 +235,9 @@ async def run_audit(db: Database, *, health_floor: int) -> AuditReport:
                 AuditFinding(
                     "placeholder_prototype",
                     row["prototype_id"],
-                    "created by migration 5 for existing items; seed the world's "
-                    "item_prototypes.json (or save_prototypes) to give it a name and weight",
+                    "created by migration 5 for existing items of this id; an entry with "
+                    "this prototype_id in the world's item_prototypes.json (seed_world) or "
+                    "save_prototypes replaces it with a name and weight",
                 )
             )
         for row in await rows(_bounds_sql(health_floor)):

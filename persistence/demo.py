@@ -7,7 +7,7 @@ same items) and watch corpses decay, for about 20 seconds. Then the database is 
 * every player's HP equals the clamped result of the deltas applied to it (each reported
   step is a correct clamp, and the steps chain from the start to the stored value);
 * every item exists exactly once, quantities are conserved, and replaying the movement
-  ledger from the start arrives at every item's owner;
+  ledger from each item's creation arrives at its owner;
 * no container holds more items than its slots.
 
 The exit status is non-zero when an invariant fails.
@@ -31,6 +31,7 @@ from typing import Any
 from persistence.errors import (
     ContainerFullError,
     ContainerLockedError,
+    DuplicateError,
     ItemNotOwnedError,
     NotFoundError,
     StaleDataError,
@@ -52,6 +53,12 @@ _EXPECTED = (
     NotFoundError,
     StaleDataError,
 )
+_ENROL_ATTEMPTS = 5
+
+
+def _run_tag() -> str:
+    """A new run's tag: its players' names and its op_ids carry it (48 random bits)."""
+    return uuid.uuid4().hex[:12]
 
 
 @dataclass
@@ -125,8 +132,9 @@ class _Game:
         self.corpses: dict[str, list[uuid.UUID]] = defaultdict(list)
         self.op = 0
         # Unique per run: op_ids are remembered (until purged), and a second run on the same
-        # database must not find the first run's keys.
-        self.run = uuid.uuid4().hex[:12]
+        # database must not find the first run's keys. The players' names carry it too, so
+        # the names' unique index proves it unused (see _enrol).
+        self.run = _run_tag()
 
     def next_op(self) -> str:
         self.op += 1
@@ -236,6 +244,41 @@ class _Game:
                 self.corpses[room] = [c for c in ids if c not in removed]
 
 
+async def _enrol(layer: AsyncPersistenceLayer, game: _Game, count: int) -> list[Player]:
+    """Save the run's players under names nobody has, and return them as stored.
+
+    Each name is ``Investigator <n> <run tag>``: unique within the run by ``n``, and across
+    runs by the tag. The tag is random, so a clash is unlikely but possible; the database's
+    unique name index decides, not chance: a batch that clashes writes nothing (one
+    statement) and the run draws a new tag. A tag whose names are taken may also have been
+    a previous run's op_id prefix, so it is never kept.
+
+    Raises:
+        DuplicateError: Every attempt clashed (a database full of such names).
+    """
+
+    async def save() -> list[Player]:
+        roster = [
+            Player(
+                player_id=uuid.uuid4(),
+                user_id=uuid.uuid4(),
+                name=f"Investigator {n:03d} {game.run}",
+                current_room_id=game.rooms[n % len(game.rooms)],
+                stats=PlayerStats(),
+            )
+            for n in range(count)
+        ]
+        await layer.players.save_players(roster)
+        return await layer.players.get_players_batch([p.player_id for p in roster])
+
+    for _ in range(_ENROL_ATTEMPTS - 1):
+        try:
+            return await save()
+        except DuplicateError:
+            game.run = _run_tag()
+    return await save()
+
+
 async def run_demo(
     settings: PersistenceSettings,
     *,
@@ -272,25 +315,14 @@ async def run_demo(
             await layer.seed_world(Path(folder))
         game = _Game(layer, rng, report)
         game.rooms = [f"{_ROOM_PREFIX}_{n:03d}" for n in range(1, rooms + 1)]
-        roster = [
-            Player(
-                player_id=uuid.uuid4(),
-                user_id=uuid.uuid4(),
-                name=f"Investigator {n:03d} {uuid.uuid4().hex[:4]}",
-                current_room_id=game.rooms[n % rooms],
-                stats=PlayerStats(),
-            )
-            for n in range(players)
-        ]
-        await layer.players.save_players(roster)
-        game.players = await layer.players.get_players_batch([p.player_id for p in roster])
+        game.players = await _enrol(layer, game, players)
         for player in game.players:
             hp_steps.setdefault(player.player_id, [])
         quantities = {}
         for player in game.players:
             for k in range(rng.randint(2, 5)):
                 item = await layer.items.create_item_instance(
-                    f"demo-{player.player_id.hex[:8]}-{k}",
+                    f"demo-{player.player_id.hex}-{k}",
                     rng.choice(["weapon.knife", "book.occult", "lamp.oil", "coin.silver"]),
                     owner_type="player",
                     owner_id=str(player.player_id),
@@ -370,7 +402,8 @@ async def _audit(
     )
     report.invariants["the movement ledger replays to every item's owner"] = (
         not audit.of("ledger_mismatch"),
-        f"{counts['ledger_rows']:,} moves, {len(audit.of('ledger_mismatch'))} mismatches",
+        f"{counts['ledger_rows']:,} ledger rows (creations and moves), "
+        f"{len(audit.of('ledger_mismatch'))} mismatches",
     )
     over = audit.of("container_over_capacity")
     report.invariants["no container over capacity"] = (

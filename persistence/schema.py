@@ -199,13 +199,19 @@ AERICH_EXISTS_SQL: Final = "SELECT to_regclass('aerich') IS NOT NULL AS present"
 def schema_problem(where: str, applied: list[tuple[str, str]]) -> str | None:
     """What is wrong with the package's schema in the database, or ``None``.
 
+    Rows under the legacy label count only when they name one of the package's own files:
+    ``models`` is also the label Tortoise's docs give a game's own app, whose aerich history
+    (``0_<ts>_init.py``...) is the game's, not ours (``migrate`` leaves it there too).
+
     Args:
         where: The database, for the message (host:port/name).
         applied: ``(version, app)`` rows of the aerich table for the package's labels.
     """
     expected = migration_files()
     mine = [version for version, app in applied if app == APP_LABEL]
-    legacy = [version for version, app in applied if app == LEGACY_APP_LABEL]
+    legacy = [
+        version for version, app in applied if app == LEGACY_APP_LABEL and version in expected
+    ]
     migrate = (
         "run `python -m persistence migrate` with MUD_DATABASE_URL pointing at it "
         "(or aerich with the config `python -m persistence aerich-config` writes)"
@@ -217,7 +223,7 @@ def schema_problem(where: str, applied: list[tuple[str, str]]) -> str | None:
             f"{', '.join(unknown)} (a newer mud-persistence migrated it; this one expects up to "
             f"{expected[-1]}): install that version of mud-persistence or newer"
         )
-    done = set(mine) | (set(legacy) & set(expected))
+    done = set(mine) | set(legacy)
     missing = [version for version in expected if version not in done]
     if not done:
         return (
@@ -348,10 +354,22 @@ async def run_migrations(url: str, settings: PersistenceSettings | None = None) 
 
     Returns:
         The names of the migration files applied (empty when the schema was current).
+
+    Raises:
+        ConfigurationError: ``url`` is ``settings.database_url``, which ``settings.pooler``
+            says goes through a transaction pooler, and no ``MUD_MIGRATION_DATABASE_URL`` is
+            set: migrations need a direct connection (their session settings and asyncpg's
+            statement cache do not survive a transaction pooler); nothing is run.
     """
     from aerich import Command
 
     chosen = settings or PersistenceSettings()
+    if chosen.pooler != "none" and not chosen.migration_database_url and url == chosen.database_url:
+        raise ConfigurationError(
+            f"MUD_POOLER={chosen.pooler}: the migrations would run through MUD_DATABASE_URL, "
+            "which goes through the transaction pooler; they need a direct connection: set "
+            "MUD_MIGRATION_DATABASE_URL to the database's direct URL (nothing was migrated)"
+        )
     config = tortoise_config(chosen, url)
     config["connections"][DEFAULT_CONNECTION]["credentials"].update(minsize=1, maxsize=2)
     location = migrations_location()

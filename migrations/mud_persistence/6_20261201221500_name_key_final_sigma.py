@@ -4,8 +4,8 @@ PostgreSQL's ``lower()`` maps capital sigma to medial sigma only, so ``ΟΔΟΣ`
 (the same word) were two names. The unique index on active names becomes
 ``lower(translate(name, 'ς', 'σ'))`` under the same name; lookups by name use the same
 expression. Existing rows that collide under the new rule (two active characters whose names
-differ only so) would make the index fail: the later one is renamed with a ``#2`` suffix
-first, listed in a NOTICE.
+differ only so) would make the index fail: each later one is renamed first to the
+first free ``<name> #k`` (k = 2, 3, ...), listed in a NOTICE.
 """
 
 from tortoise import BaseDBAsyncClient
@@ -18,6 +18,8 @@ async def upgrade(db: BaseDBAsyncClient) -> str:
 DO $$
 DECLARE
     clash record;
+    suffix int;
+    candidate text;
 BEGIN
     FOR clash IN
         SELECT player_id, name FROM (
@@ -26,9 +28,22 @@ BEGIN
                                       ORDER BY created_at, player_id) AS n
               FROM players WHERE NOT is_deleted) ranked
          WHERE n > 1
+         ORDER BY name, player_id
     LOOP
-        UPDATE players SET name = left(clash.name, 47) || ' #' || 2 WHERE player_id = clash.player_id;
-        RAISE NOTICE 'player % renamed: % collides with another name ignoring case', clash.player_id, clash.name;
+        -- The first free '<name> #k' (k = 2, 3, ...) under the new key: several clashes of
+        -- one name, or a name that already ends so, must not collide in turn.
+        suffix := 2;
+        LOOP
+            candidate := left(clash.name, 50 - length(' #' || suffix)) || ' #' || suffix;
+            EXIT WHEN NOT EXISTS (
+                SELECT 1 FROM players
+                 WHERE NOT is_deleted
+                   AND lower(translate(name, 'ς', 'σ')) = lower(translate(candidate, 'ς', 'σ')));
+            suffix := suffix + 1;
+        END LOOP;
+        UPDATE players SET name = candidate WHERE player_id = clash.player_id;
+        RAISE NOTICE 'player % renamed to %: % collides with another name ignoring case',
+            clash.player_id, candidate, clash.name;
     END LOOP;
 END
 $$;

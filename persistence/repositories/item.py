@@ -5,6 +5,7 @@ a compare-and-set of that pair inside one transaction that first locks the conta
 involved (in id order, so two movers cannot deadlock), checks their lock state and capacity,
 then locks the items (in id order), checks each is still owned by ``from_owner``, moves them,
 and appends one ``item_movements`` ledger row per item. Either every item moves or none.
+An item's first ledger row is its creation, written by the statement that inserts it.
 See ``docs/items.md``.
 """
 
@@ -14,9 +15,17 @@ import json
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any, Final, NamedTuple
+from typing import Annotated, Any, Final, NamedTuple
 
-from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictInt,
+    StrictStr,
+    field_validator,
+)
 from pydantic import ValidationError as PydanticValidationError
 
 from persistence.db import Row
@@ -39,11 +48,14 @@ from persistence.repositories.base import BaseRepository, Client, as_uuid, check
 from persistence.validation import check_json, check_sequence
 
 __all__ = [
+    "CREATED_REASON",
     "ENSURE_ITEMS_SQL",
     "INSERT_ITEMS_SQL",
     "ITEM_COLUMNS",
     "PROTOTYPE_FKEY",
+    "PROTOTYPE_ID_MAX_LENGTH",
     "PROTOTYPE_WEIGHTS_SQL",
+    "PrototypeId",
     "ItemRepository",
     "ItemSpec",
     "Owner",
@@ -55,6 +67,9 @@ __all__ = [
     "normalize_owner",
 ]
 
+CREATED_REASON: Final = "created"
+"""The ledger's ``reason`` of an item's first row: its creation, with no from-owner."""
+
 ITEM_COLUMNS: Final = (
     "item_instance_id, prototype_id, owner_type, owner_id, position, location_context, "
     "quantity, condition, flags_override, binding_state, attunement_state, custom_name, "
@@ -63,8 +78,12 @@ ITEM_COLUMNS: Final = (
 _SELECT: Final = f"SELECT {ITEM_COLUMNS} FROM item_instances"  # noqa: S608 - constant
 
 # Hand-written: any number of items in one INSERT that returns the stored rows (and, for
-# ensure, skips ids that exist); bulk_create returns nothing and save() is a row per item.
+# ensure, skips ids that exist), and appends each new item's creation row (no from-owner, its
+# first owner) to the ledger in the same statement, so an item never exists without it;
+# bulk_create returns nothing, save() is a row per item, and neither can chain the ledger.
+# Containers' creation with items uses this statement too (repositories/container.py).
 _INSERT_FROM_JSON: Final = f"""
+WITH created AS (
 INSERT INTO item_instances (item_instance_id, prototype_id, owner_type, owner_id, position,
     location_context, quantity, condition, flags_override, binding_state, attunement_state,
     custom_name, metadata, origin_source, origin_metadata)
@@ -78,7 +97,12 @@ SELECT item_instance_id, prototype_id, owner_type, owner_id, position, location_
        metadata jsonb, origin_source varchar, origin_metadata jsonb)
 {{conflict}}
 RETURNING {ITEM_COLUMNS}
-"""  # noqa: S608 - constant column list; {conflict} is one of two constant clauses
+), ledger AS (
+INSERT INTO item_movements (item_instance_id, to_owner_type, to_owner_id, reason)
+SELECT item_instance_id, owner_type, owner_id, '{CREATED_REASON}' FROM created
+)
+SELECT {ITEM_COLUMNS} FROM created
+"""  # noqa: S608 - constant column list and reason; {conflict} is one of two constant clauses
 INSERT_ITEMS_SQL: Final = _INSERT_FROM_JSON.format(conflict="")
 ENSURE_ITEMS_SQL: Final = _INSERT_FROM_JSON.format(
     conflict="ON CONFLICT (item_instance_id) DO NOTHING"
@@ -165,6 +189,27 @@ def _encodes(value: str) -> bool:
     return True
 
 
+def _storable_prototype_id(value: str) -> str:
+    if "\x00" in value or not _encodes(value):
+        raise ValueError("a prototype id must be valid Unicode without NUL characters")
+    return value
+
+
+PROTOTYPE_ID_MAX_LENGTH: Final = 120
+"""The longest prototype id (the ``prototype_id`` columns are ``varchar(120)``)."""
+
+PrototypeId = Annotated[
+    StrictStr,
+    Field(min_length=1, max_length=PROTOTYPE_ID_MAX_LENGTH),
+    AfterValidator(_storable_prototype_id),
+]
+"""The one rule for a prototype id, wherever one is given: an item, a prototype, a world file.
+
+Any text of 1-120 characters the database can store. Items have always been accepted with
+any such id, and migration 5 made a placeholder prototype for every id existing items named:
+a narrower rule for prototypes would leave placeholders no world file could replace.
+"""
+
 _JSON_FIELDS: Final = ("flags_override", "attunement_state", "metadata", "origin_metadata")
 
 
@@ -174,7 +219,7 @@ class ItemSpec(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     item_instance_id: StrictStr = Field(min_length=1, max_length=64)
-    prototype_id: StrictStr = Field(min_length=1, max_length=120)
+    prototype_id: PrototypeId
     position: StrictInt | None = Field(default=None, ge=0, lt=2**31)
     location_context: StrictStr | None = Field(default=None, max_length=255)
     quantity: StrictInt = Field(default=1, ge=1, lt=2**31)
@@ -189,7 +234,6 @@ class ItemSpec(BaseModel):
 
     @field_validator(
         "item_instance_id",
-        "prototype_id",
         "location_context",
         "binding_state",
         "custom_name",
@@ -232,7 +276,7 @@ class PrototypeSpec(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    prototype_id: StrictStr = Field(min_length=1, max_length=120, pattern=r"^[A-Za-z0-9_.:-]+$")
+    prototype_id: PrototypeId
     name: StrictStr = Field(min_length=1, max_length=255)
     weight: StrictInt = Field(default=0, ge=0, lt=2**31)
     stackable: bool = False
@@ -546,7 +590,7 @@ class ItemRepository(BaseRepository, metrics_name="items"):
 
     async def get_prototype(self, prototype_id: str) -> ItemPrototype | None:
         """The item prototype, or ``None``."""
-        pid = check_text(prototype_id, "prototype_id", max_length=120)
+        pid = check_text(prototype_id, "prototype_id", max_length=PROTOTYPE_ID_MAX_LENGTH)
 
         async def read(conn: Client) -> ItemPrototype | None:
             found: ItemPrototype | None = await ItemPrototype.get_or_none(

@@ -44,8 +44,59 @@ async def test_a_consistent_world_audits_clean(world_layer: AsyncPersistenceLaye
     assert isinstance(report, AuditReport)
     assert report.ok, str(report)
     assert report.counts["items"] == 3
-    assert report.counts["ledger_rows"] == 1
+    assert report.counts["ledger_rows"] == 4  # three creations, one move
     assert "every invariant holds" in str(report)
+
+
+async def test_the_ledger_replay_covers_items_that_never_moved(
+    world_layer: AsyncPersistenceLayer, clean_db: Any
+) -> None:
+    """Every item's ledger is replayed from its creation, whether it moved or not."""
+    owner, other = new_player("Owner"), new_player("Other")
+    await world_layer.players.save_players([owner, other])
+    kept = await world_layer.items.create_item_instance(
+        "never-moved", "coin", owner_type="player", owner_id=str(owner.player_id)
+    )
+    chest = await world_layer.containers.create_container(
+        "environment",
+        room_id=FOYER,
+        items=[{"item_instance_id": "boxed", "prototype_id": "gem"}],
+    )
+    await world_layer.items.create_item_instance(
+        "moved-once", "coin", owner_type="player", owner_id=str(owner.player_id)
+    )
+    await world_layer.items.transfer_item(
+        "moved-once", from_owner=("player", owner.player_id), to_owner=("room", FOYER)
+    )
+    assert (await world_layer.audit()).ok
+    # Behind the layer's back: owners changed, a ledger row rewritten, an item without history.
+    await clean_db.execute(
+        "UPDATE item_instances SET owner_id = $1 WHERE item_instance_id = $2",
+        str(other.player_id),
+        kept.item_instance_id,
+    )
+    await clean_db.execute(
+        "UPDATE item_instances SET owner_type = 'room', owner_id = $1, position = NULL"
+        " WHERE item_instance_id = 'boxed'",
+        FOYER,
+    )
+    await clean_db.execute(  # the move now starts where the item never was: the chain breaks
+        "UPDATE item_movements SET from_owner_id = $1 WHERE item_instance_id = 'moved-once'"
+        " AND reason = 'transfer'",
+        str(other.player_id),
+    )
+    await clean_db.execute(
+        "INSERT INTO item_instances (item_instance_id, prototype_id, owner_type, owner_id)"
+        " VALUES ('unrecorded', 'coin', 'room', $1)",
+        FOYER,
+    )
+    report = await world_layer.audit()
+    found = {f.key: f.detail for f in report.of("ledger_mismatch")}
+    assert set(found) == {"never-moved", "boxed", "moved-once", "unrecorded"}, str(report)
+    assert str(other.player_id) in found["never-moved"]
+    assert str(chest.container_id) in found["boxed"]
+    assert "no creation" in found["unrecorded"]
+    assert report.counts["ledger_rows"] == 4
 
 
 @pytest_asyncio.fixture(loop_scope="session")
@@ -116,7 +167,8 @@ async def test_every_broken_invariant_is_a_finding(tampered: tuple[str, Any]) ->
     kinds = {f.kind: f for f in report.findings}
     assert kinds["orphan_item"].key == "orphan"
     assert ghost in kinds["orphan_item"].detail
-    assert kinds["ledger_mismatch"].key == "moved"
+    # "moved" ends elsewhere; the two rows inserted around the layer have no creation row.
+    assert {f.key for f in report.of("ledger_mismatch")} == {"moved", "orphan", "extra"}
     assert kinds["container_over_capacity"].key == str(chest.container_id)
     assert {f.key for f in report.of("stats_out_of_bounds")} == {
         str(bad.player_id),
@@ -140,7 +192,7 @@ async def test_every_broken_invariant_is_a_finding(tampered: tuple[str, Any]) ->
     assert "corrupt_row" in cli.stdout
 
 
-def test_the_cli_audit_of_a_clean_database_exits_zero(database_url: str) -> None:
+def test_the_cli_audit_of_a_clean_database_exits_zero(database_url: str, clean_db: Any) -> None:
     env = {**os.environ, "MUD_DATABASE_URL": database_url}
     cli = subprocess.run(
         [sys.executable, "-m", "persistence", "audit"],

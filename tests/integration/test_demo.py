@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncpg
 import pytest
 
+from persistence import demo
 from persistence.demo import DemoReport, _audit, run_demo
 from persistence.facade import AsyncPersistenceLayer
 from tests.conftest import make_settings
@@ -57,3 +58,30 @@ async def test_the_demo_runs_twice_on_one_database(
     assert first.ok, first.table()
     assert second.ok, second.table()
     assert second.operations["damage"] > 0
+
+
+async def test_the_demo_player_names_never_clash_with_names_already_taken(
+    clean_db: asyncpg.Connection, database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A run's names are unique for sure: a taken name makes the run draw another tag."""
+    # Every name a run could give its first player with a 16-bit random suffix...
+    await clean_db.execute(
+        "INSERT INTO players (player_id, user_id, name, current_room_id)"
+        " SELECT gen_random_uuid(), gen_random_uuid(),"
+        " 'Investigator 000 ' || lpad(to_hex(g), 4, '0'), 'nowhere'"
+        " FROM generate_series(0, 65535) g"
+    )
+    # ...and the names of a tag drawn again (what a clash of random tags would be).
+    await clean_db.execute(
+        "INSERT INTO players (player_id, user_id, name, current_room_id)"
+        " VALUES (gen_random_uuid(), gen_random_uuid(), 'Investigator 001 taken', 'nowhere')"
+    )
+    tags = iter(["taken", "taken", "fresh"])
+    monkeypatch.setattr(demo, "_run_tag", lambda: next(tags), raising=False)
+    settings = make_settings(database_url, pool_max_size=10)
+    report = await run_demo(settings, duration=1, players=4, progress=lambda _: None)
+    assert report.ok, report.table()
+    names = await clean_db.fetch(
+        "SELECT name FROM players WHERE name LIKE 'Investigator%fresh' ORDER BY name"
+    )
+    assert [r["name"] for r in names] == [f"Investigator {n:03d} fresh" for n in range(4)]
