@@ -62,6 +62,28 @@ async def _server_version(url: str) -> str:
         await conn.close()
 
 
+async def keep_session(connection: asyncpg.Connection) -> None:
+    """A pool reset that sends nothing: the layer's own (``persistence.engine``), for baselines.
+
+    asyncpg rolls back an open transaction before calling it. Its default reset sends
+    ``pg_advisory_unlock_all(); CLOSE ALL; UNLISTEN *; RESET ALL`` on every release; through
+    a transaction pooler that runs on whichever server connection the release reached, on
+    another client's session state. The benchmarks set no session state to reset.
+    """
+
+
+def pooler_safe_pool_options(settings: PersistenceSettings) -> dict[str, Any]:
+    """Extra ``asyncpg.create_pool`` options for the baselines' pools under ``MUD_POOLER``.
+
+    Direct, nothing (asyncpg's defaults, as a user of asyncpg or Tortoise would have);
+    through a transaction pooler, the reset that sends nothing (:func:`keep_session`).
+    Named prepared statements are off through :func:`persistence.config.connect_options`.
+    """
+    if settings.pooler == "none":
+        return {}
+    return {"reset": keep_session}
+
+
 def load_sqlalchemy_side() -> tuple[Any, str | None]:
     """The SQLAlchemy side's module, or ``None`` and why (the ``bench`` extra is optional)."""
     try:
@@ -97,21 +119,28 @@ async def run(quick: bool, rounds: int, only: str | None = None) -> dict[str, An
         # The asyncpg side, the floor and SQLAlchemy get the same connection settings as the
         # layer's pool (statement timeout on the server and in the driver, application name;
         # no statement cache through a pooler), so only the code differs. Plain Tortoise runs
-        # with Tortoise's own defaults, and without a statement cache through a pooler.
+        # with Tortoise's own defaults. Through a pooler both pools also return connections
+        # without asyncpg's reset query (see pooler_safe_pool_options).
         same_settings = connect_options(settings)
-        pooled = settings.pooler != "none"
+        pool_options = pooler_safe_pool_options(settings)
         async with AsyncExitStack() as stack:
             layer = AsyncPersistenceLayer(settings)
             stack.push_async_callback(layer.close)
             await layer.start()
             pool = await asyncpg.create_pool(
-                **connect_arguments(url), min_size=10, max_size=10, **same_settings
+                **connect_arguments(url),
+                min_size=10,
+                max_size=10,
+                **same_settings,
+                **pool_options,
             )
             stack.push_async_callback(pool.close)
             floor = await asyncpg.connect(**connect_arguments(url), **same_settings)
             stack.push_async_callback(floor.close)
             tortoise = await TortoiseSide.start(
-                url, pool_size=10, extra={"statement_cache_size": 0} if pooled else None
+                url,
+                pool_size=10,
+                extra={"statement_cache_size": 0, **pool_options} if pool_options else None,
             )
             stack.push_async_callback(tortoise.close)
             sa = None

@@ -189,6 +189,11 @@ SA_FEAR = named(RAW_FEAR, "player_id", "delta")
 SA_XP = named(RAW_XP, "player_id", "amount")
 
 
+def _unnamed() -> str:
+    """PostgreSQL's unnamed prepared statement (see :meth:`SqlAlchemySide.start`)."""
+    return ""
+
+
 class SqlAlchemySide:
     """Work functions for every case, on an async engine and sessions of their own."""
 
@@ -212,10 +217,16 @@ class SqlAlchemySide:
         )
         args = dict(connect_args or {})
         if args.get("statement_cache_size") == 0:
-            # Through a transaction pooler: no named prepared statements (SQLAlchemy's asyncpg
-            # dialect prepares its own unless told otherwise), unique names if any.
+            # Through a transaction pooler: no named prepared statements. SQLAlchemy's asyncpg
+            # dialect prepares every statement with Connection.prepare(name=...) and then
+            # runs it; its documented PgBouncer recipe (unique names) still leaves a named
+            # statement on whichever server connection it reached. An empty name is
+            # PostgreSQL's unnamed statement, which the next statement replaces: safe here
+            # because the dialect prepares and runs it inside the transaction it always
+            # opens, on one server connection, and asyncpg re-prepares an unnamed statement
+            # its type introspection displaced. Not cached, as it does not outlive the call.
             engine_url = engine_url.update_query_dict({"prepared_statement_cache_size": "0"})
-            args["prepared_statement_name_func"] = lambda: f"__mud_{uuid.uuid4().hex}__"
+            args["prepared_statement_name_func"] = _unnamed
         engine = create_async_engine(
             engine_url, pool_size=pool_size, max_overflow=0, connect_args=args
         )

@@ -82,8 +82,10 @@ class PersistenceSettings(BaseSettings):
     pool_max_size: int = Field(default=10, ge=1)
     pool_acquire_timeout: float = Field(default=5.0, gt=0)
     """Seconds a call waits for a pool connection before raising ``DatabaseUnavailableError``."""
-    statement_timeout: float = Field(default=30.0, gt=0)
-    """Seconds one statement may run; enforced by the server and by the driver."""
+    statement_timeout: float = Field(default=30.0, ge=0.001, le=2_147_483.647)
+    """Seconds one statement may run; enforced by the server and by the driver. PostgreSQL
+    takes whole milliseconds up to 2**31 - 1, and 0 would turn its timeout off: a value
+    below 0.001 s (which would round to 0) or beyond that range is refused."""
     application_name: str = "mud-persistence"
     pool_reset: Literal["transaction", "full"] = "transaction"
     """What returning a connection to the layer's own pool resets: ``transaction`` rolls back

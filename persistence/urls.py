@@ -13,6 +13,9 @@ from urllib.parse import parse_qs, unquote, urlsplit
 __all__ = ["connect_arguments", "database_credentials", "describe_url"]
 
 _SCHEMES: Final = ("postgres", "postgresql", "postgresql+asyncpg")
+_ENCODE_HINT: Final = (
+    "percent-encode any '/', ':', '@', '?' or '#' in the user name or password, e.g. '/' as %2F"
+)
 
 
 def database_credentials(url: str) -> dict[str, Any]:
@@ -25,15 +28,20 @@ def database_credentials(url: str) -> dict[str, Any]:
     layer's engine hand to asyncpg, which tries them in order.
 
     Raises:
-        ValueError: The URL is not a PostgreSQL URL, names no database or has a port that is
-            not a number (often a password with an unencoded ``/``, ``:`` or ``@``). The
-            message never quotes the URL.
+        ValueError: The URL is not a PostgreSQL URL, names no database, has a port that is
+            not a number, or has an ``@`` after its host part: both are what a password with
+            an unencoded ``/``, ``?`` or ``#`` looks like. The message never quotes the URL.
     """
     if not isinstance(url, str):
         raise ValueError("a database URL must be a string")
     parts = urlsplit(url)
     if parts.scheme not in _SCHEMES or not url[len(parts.scheme) + 1 :].startswith("//"):
         raise ValueError("not a PostgreSQL URL: use postgres://user:password@host:port/database")
+    if "@" in url[len(parts.scheme) + 3 + len(parts.netloc) :]:
+        # The user info ends at the last "@" before the first "/", "?" or "#". An "@" after
+        # those means one of them was in the password: what came before it would be read as
+        # a host and port, and the password's rest as the database name (or the query).
+        raise ValueError(f"the database URL's user name or password is not encoded: {_ENCODE_HINT}")
     query = {key: values[-1] for key, values in parse_qs(parts.query).items()}
     database = unquote(parts.path.lstrip("/"))
     if not database:
@@ -68,8 +76,7 @@ def _port(text: str) -> int:
     # Not quoted: with an unencoded "/" in the password, the "port" is the password's start.
     if not text.isascii() or not text.isdigit() or not 0 < int(text) < 65536:
         raise ValueError(
-            "the database URL's port is not a number from 1 to 65535 (percent-encode any "
-            "'/', ':', '@' or '#' in the user name or password, e.g. '/' as %2F)"
+            f"the database URL's port is not a number from 1 to 65535 ({_ENCODE_HINT})"
         )
     return int(text)
 

@@ -92,8 +92,10 @@ async def test_the_app_role_runs_every_call_and_no_ddl(
     assert granted.returncode == 0, granted.stderr
     assert SECRET not in granted.stdout + granted.stderr
 
+    # The game server gets the app role's URL only: the owner's stays with the migration.
+    server = settings.model_copy(update={"migration_database_url": None})
     with caplog.at_level(logging.DEBUG):
-        async with AsyncPersistenceLayer(settings) as layer:
+        async with AsyncPersistenceLayer(server) as layer:
             await layer.seed_world()
             player, _ = await layer.get_or_create_player("Least")
             await layer.change_health(player, -10, op_id="lp-1")
@@ -157,3 +159,58 @@ async def test_no_password_in_settings_or_connection_errors() -> None:
     while chain is not None:
         assert SECRET not in str(chain)
         chain = chain.__cause__ or chain.__context__
+
+
+async def _listener_role(owner_url: str, application_name: str) -> list[str]:
+    conn = await asyncpg.connect(owner_url)
+    try:
+        rows = await conn.fetch(
+            "SELECT usename FROM pg_stat_activity WHERE application_name = $1",
+            application_name,
+        )
+        return [r["usename"] for r in rows]
+    finally:
+        await conn.close()
+
+
+async def test_through_a_pooler_the_listener_logs_in_as_the_app_role_too(
+    roles: tuple[str, str, str],
+) -> None:
+    """LISTEN needs a direct session; it takes the migration URL's server, not its login."""
+    owner_url, app_url, app = roles
+    # In pooler mode migrate also sets the database's statement timeout (start checks it).
+    await run_migrations(owner_url, PersistenceSettings(pooler="pgbouncer-transaction"))
+    env = {**os.environ, "MUD_MIGRATION_DATABASE_URL": owner_url, "PYTHONPATH": str(ROOT)}
+    granted = await asyncio.to_thread(
+        subprocess.run,
+        [sys.executable, "-m", "persistence", "grant", app],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert granted.returncode == 0, granted.stderr
+    name = f"lp-{uuid.uuid4().hex[:8]}"
+    # Pooler mode on a direct URL: the same connections PgBouncer would see.
+    pooled = PersistenceSettings(
+        database_url=app_url,
+        migration_database_url=owner_url,
+        pooler="pgbouncer-transaction",
+        application_name=name,
+        pool_min_size=1,
+        pool_max_size=2,
+    )
+    async with AsyncPersistenceLayer(pooled):
+        assert await _listener_role(owner_url, f"{name}-listener") == [app]
+    # A server given no owner URL at all: the listener's own direct URL, as the app role.
+    alone = PersistenceSettings(
+        database_url=app_url,
+        listen_database_url=app_url,
+        pooler="pgbouncer-transaction",
+        application_name=name,
+        pool_min_size=1,
+        pool_max_size=2,
+    )
+    async with AsyncPersistenceLayer(alone):
+        assert await _listener_role(owner_url, f"{name}-listener") == [app]

@@ -2,12 +2,17 @@
 
 A private primary and a standby made with ``pg_basebackup -R``: over 1,000 write-then-read
 pairs no read misses the write just made, most reads run on the replica, transactions and
-locking reads stay on the primary, and a replica that goes down sends reads to the primary.
+locking reads stay on the primary, and a replica that goes down sends reads to the primary,
+also one that stops answering without closing its connections (SIGSTOP: a frozen host).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import os
+import signal
+import subprocess
 import time
 from collections.abc import AsyncIterator, Iterator
 
@@ -16,6 +21,7 @@ import pytest
 import pytest_asyncio
 
 from persistence.facade import AsyncPersistenceLayer
+from persistence.replicas import REPLICA_TIMEOUT
 from persistence.schema import run_migrations
 from persistence.settings import PersistenceSettings
 from tests import cluster
@@ -204,3 +210,84 @@ async def test_a_multi_host_primary_url_keeps_the_replica_for_reads(
         for _ in range(10):
             assert await layer.get_player_by_id(player.player_id) is not None
         assert replicas.reads_on_replicas >= 9
+
+
+def _signal_server(server: cluster.Cluster, sig: signal.Signals) -> None:
+    """Send ``sig`` to a cluster's postmaster and every backend (SIGSTOP: a frozen host)."""
+    postmaster = int((server.data / "postmaster.pid").read_text().split()[0])
+    children = subprocess.run(  # noqa: S603 - fixed argv
+        ["pgrep", "-P", str(postmaster)],  # noqa: S607
+        capture_output=True,
+        text=True,
+        timeout=10,
+        check=False,
+    ).stdout.split()
+    for pid in [postmaster, *map(int, children)]:
+        with contextlib.suppress(ProcessLookupError):  # a backend that just ended
+            os.kill(pid, sig)
+
+
+async def test_a_frozen_replica_costs_a_read_at_most_the_bound_then_reads_go_to_the_primary(
+    pair: cluster.Pair, settings: PersistenceSettings
+) -> None:
+    chosen = settings.model_copy(
+        update={
+            "replica_wait": 0.05,
+            "replica_poll_interval": 0.2,
+            "statement_timeout": 10.0,
+            "pool_acquire_timeout": 5.0,
+        }
+    )
+    async with AsyncPersistenceLayer(chosen) as layer:
+        await layer.seed_world()
+        player = new_player("Frozen")
+        await layer.save_player(player)
+        replicas = layer.db.replicas
+        assert replicas is not None
+        # Every replica pool connection open and in use: a frozen host then hangs statements
+        # on connections already made, not only new connections.
+        await asyncio.gather(*(layer.get_player_by_id(player.player_id) for _ in range(12)))
+        served = replicas.reads_on_replicas
+        assert served > 0
+        await asyncio.to_thread(_signal_server, pair.replica, signal.SIGSTOP)
+        timings: list[tuple[float, object]] = []
+        try:
+
+            async def read() -> None:
+                began = time.monotonic()
+                try:
+                    found = await asyncio.wait_for(layer.get_player_by_id(player.player_id), 20)
+                    outcome: object = None if found is None else found.stats.current_health
+                except Exception as exc:  # recorded, so every read's fate is in the message
+                    outcome = repr(exc)
+                timings.append((round(time.monotonic() - began, 2), outcome))
+
+            model_reads: list[tuple[float, bool]] = []
+
+            async def model_read() -> None:  # a Tortoise queryset, not hand-written SQL
+                began = time.monotonic()
+                exists = await asyncio.wait_for(layer.items.item_instance_exists("none"), 20)
+                model_reads.append((round(time.monotonic() - began, 2), exists))
+
+            # At once, on frozen connections (and waiting for them).
+            await asyncio.gather(*(read() for _ in range(5)), model_read(), model_read())
+            for _ in range(5):  # one after the other
+                await read()
+            hp = await layer.update_player_health(player.player_id, -7, "frozen")
+            await read()  # read-your-writes while the replica is frozen: from the primary
+        finally:
+            await asyncio.to_thread(_signal_server, pair.replica, signal.SIGCONT)
+        # docs/scaling.md: at most MUD_REPLICA_WAIT + REPLICA_TIMEOUT more than on the primary.
+        bound = chosen.replica_wait + REPLICA_TIMEOUT + 1.0  # + 1 s for a busy machine
+        assert [o for _, o in timings] == [100] * 10 + [hp], timings
+        assert max(t for t, _ in timings) <= bound, timings
+        assert len(model_reads) == 2
+        assert all(t <= bound and exists is False for t, exists in model_reads), model_reads
+        assert all(t < 0.5 for t, _ in timings[5:]), timings  # once seen, skipped at once
+        assert replicas.reads_moved >= 5  # the first five ran on the primary after all
+        deadline = time.monotonic() + 15
+        served = replicas.reads_on_replicas
+        while replicas.reads_on_replicas == served and time.monotonic() < deadline:
+            assert await layer.get_player_by_id(player.player_id) is not None
+            await asyncio.sleep(0.05)
+        assert replicas.reads_on_replicas > served  # back on the replica once it answers

@@ -23,7 +23,10 @@ import pytest
 from persistence.errors import DatabaseUnavailableError
 from persistence.facade import AsyncPersistenceLayer
 from persistence.outbox import DeliveredEvent, OutboxSubscriber, PostgresEventBus
-from tests.conftest import make_settings
+from persistence.schema import app_role_grants, run_migrations
+from persistence.settings import PersistenceSettings
+from persistence.testing.database import with_database
+from tests.conftest import connect, make_settings
 from tests.factories import new_player
 
 pytestmark = pytest.mark.integration
@@ -204,3 +207,64 @@ async def test_purging_events_older_than_any_date_deletes_nothing(
 ) -> None:
     assert await layer.purge_events(older_than=timedelta(days=10**6)) == 0
     assert await layer.purge_operations(older_than=timedelta(days=10**6)) == 0
+
+
+async def test_the_app_role_may_create_temp_tables_until_the_documented_revoke(
+    pg_server: str,
+) -> None:
+    """docs/scaling.md: PUBLIC holds TEMPORARY on every database; revoking it is safe."""
+    tag = uuid.uuid4().hex[:8]
+    owner, app, db = f"mud_owner_{tag}", f"mud_app_{tag}", f"mud_temp_{tag}"
+    admin = await connect(pg_server)
+    try:
+        await admin.execute(f"CREATE ROLE {owner} LOGIN")
+        await admin.execute(f"CREATE ROLE {app} LOGIN")
+        await admin.execute(f'CREATE DATABASE "{db}" OWNER {owner}')
+        base = with_database(pg_server, db)
+        owner_url = base.replace("postgres@", f"{owner}@", 1)
+        app_url = base.replace("postgres@", f"{app}@", 1)
+        superuser = await connect(base)
+        try:  # PostgreSQL 15: only the owner may create in public; make the owner own it
+            await superuser.execute(f"ALTER SCHEMA public OWNER TO {owner}")
+        finally:
+            await superuser.close()
+        settings = PersistenceSettings(
+            database_url=app_url, migration_database_url=owner_url, room_notifications=False
+        )
+        await run_migrations(owner_url, settings)
+        owner_conn = await connect(owner_url)
+        try:
+            for statement in app_role_grants(app):
+                await owner_conn.execute(statement)
+        finally:
+            await owner_conn.close()
+
+        async def app_creates_a_temp_table() -> bool:
+            conn = await connect(app_url)
+            try:
+                await conn.execute("CREATE TEMP TABLE scratch (n int)")
+            except asyncpg.InsufficientPrivilegeError:
+                return False
+            finally:
+                await conn.close()
+            return True
+
+        assert await app_creates_a_temp_table()  # granted to PUBLIC by default
+        owner_conn = await connect(owner_url)
+        try:  # the command docs/scaling.md gives, run as the database's owner
+            await owner_conn.execute(f'REVOKE TEMPORARY ON DATABASE "{db}" FROM PUBLIC')
+        finally:
+            await owner_conn.close()
+        assert not await app_creates_a_temp_table()
+        async with AsyncPersistenceLayer(settings) as layer:  # the layer needs no temp table
+            await layer.seed_world()
+            player = new_player("NoTemp")
+            await layer.save_player(player)
+            assert await layer.update_player_health(player.player_id, -5) == 95
+            found = await layer.get_player_by_id(player.player_id)
+            assert found is not None
+    finally:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
+        await admin.execute(f"DROP ROLE IF EXISTS {app}")
+        await admin.execute(f"DROP ROLE IF EXISTS {owner}")
+        await admin.close()

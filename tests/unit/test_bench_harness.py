@@ -276,3 +276,14 @@ def test_targets_the_suite_encodes() -> None:
     assert len(covered) == len(set(covered)) == 1000 * len(SIDES)
     assert max(covered) < cases.PLAYERS
     assert not set(cases.SAVE_ROW.values()) & set(covered)
+
+
+def test_baseline_pools_send_no_reset_query_through_a_pooler() -> None:
+    from benchmarks.__main__ import keep_session, pooler_safe_pool_options
+    from persistence.settings import PersistenceSettings
+
+    # Direct: asyncpg's own default, as a user of asyncpg or Tortoise has it.
+    assert pooler_safe_pool_options(PersistenceSettings()) == {}
+    pooled = PersistenceSettings(pooler="pgbouncer-transaction")
+    assert pooler_safe_pool_options(pooled) == {"reset": keep_session}
+    # tests/integration/test_bench_pooler.py checks what reaches the server.

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from persistence.config import replica_connection, tortoise_config
+from persistence.config import database_credentials, replica_connection, tortoise_config
 from persistence.errors import InvalidSettingsError, ValidationError
 from persistence.outbox import OutboxSubscriber
 from persistence.replicas import ReplicaSet
@@ -160,3 +160,111 @@ async def test_a_write_whose_position_is_unknown_keeps_reads_on_the_primary() ->
     assert await replicas.pick() is None
     replicas.note(60, read_at=11.0)  # read after it: covers it
     assert await replicas.pick() == "replica_0"
+
+
+@pytest.mark.parametrize("seconds", ["0.0009", "0.0001", "1e-9"])
+def test_a_statement_timeout_below_a_millisecond_is_refused(
+    monkeypatch: pytest.MonkeyPatch, seconds: str
+) -> None:
+    # PostgreSQL counts statement_timeout in whole milliseconds and 0 turns it off: such a
+    # value would silently disable the server's timeout instead of making it strict.
+    monkeypatch.setenv("MUD_STATEMENT_TIMEOUT", seconds)
+    with pytest.raises(InvalidSettingsError, match="statement_timeout"):
+        PersistenceSettings()
+
+
+def test_a_statement_timeout_beyond_what_postgresql_takes_is_refused() -> None:
+    with pytest.raises(InvalidSettingsError, match="statement_timeout"):
+        PersistenceSettings(statement_timeout=2_147_484.0)  # past INT_MAX milliseconds
+    assert PersistenceSettings(statement_timeout=0.001).statement_timeout == 0.001
+    assert PersistenceSettings(statement_timeout=2_147_483.0).statement_timeout == 2_147_483.0
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        f"postgres://app:1234/{SECRET}@db.example/mud",  # parsed as host "app", port 1234
+        f"postgres://app:Xk9/{SECRET}@db.example:5432/mud",
+        f"postgres://app:Xk9?{SECRET}@db.example/mud",  # an unencoded "?" in the password
+        f"postgres://app:Xk9#{SECRET}@db.example/mud",  # an unencoded "#"
+    ],
+)
+def test_a_password_with_an_unencoded_delimiter_is_refused_with_the_encoding_hint(
+    url: str,
+) -> None:
+    with pytest.raises(InvalidSettingsError, match="percent-encode") as info:
+        PersistenceSettings(database_url=url)
+    text = _chain_text(info.value)
+    assert SECRET not in text
+    assert "Xk9" not in text
+    assert "database_url" in str(info.value)
+
+
+def test_a_percent_encoded_password_and_an_at_sign_in_a_database_name_still_parse() -> None:
+    settings = PersistenceSettings(
+        database_url=f"postgres://app:1234%2F{SECRET}%40x@db.example/mud%40eu"
+    )
+    assert settings.database_url is not None
+    credentials = database_credentials(settings.database_url)
+    assert credentials["host"] == "db.example"
+    assert credentials["password"] == f"1234/{SECRET}@x"
+    assert credentials["database"] == "mud@eu"
+
+
+class _Answering:
+    """A client whose connections answer every statement with its name, at once."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.released = 0
+
+    @contextlib.asynccontextmanager
+    async def acquire_connection(self) -> AsyncIterator[Any]:
+        client = self
+
+        class Connection:
+            async def fetch(self, sql: str, *args: Any) -> list[str]:
+                if sql == "bad":
+                    raise ZeroDivisionError("the statement's own error")
+                return [client.name]
+
+        try:
+            yield Connection()
+        finally:
+            self.released += 1
+
+
+async def test_a_read_a_busy_replica_cannot_take_runs_on_the_primary_and_keeps_the_replica() -> (
+    None
+):
+    from persistence.replicas import _ReplicaRead
+
+    primary = _Answering("primary")
+    clients: dict[str, Any] = {"default": primary, "replica_0": _Stuck()}
+    replicas = ReplicaSet(["replica_0"], clients.__getitem__, wait=0.05, poll=60, timeout=0.2)
+    replica = replicas._replicas[0]
+    replica.healthy = True
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    async with asyncio.timeout(3), _ReplicaRead(replicas, replica, clients["replica_0"]) as conn:
+        assert await conn.fetch("SELECT") == ["primary"]
+    assert loop.time() - started < 1.0
+    assert replicas.reads_moved == 1
+    assert primary.released == 1
+    assert replica.healthy  # a full pool is not a replica that is gone: the poller decides
+
+
+async def test_a_statement_error_on_a_replica_is_the_callers_not_a_reason_to_move() -> None:
+    from persistence.replicas import _ReplicaRead
+
+    clients: dict[str, Any] = {"default": _Answering("primary"), "replica_0": _Answering("r0")}
+    replicas = ReplicaSet(["replica_0"], clients.__getitem__, wait=0.05, poll=60)
+    replica = replicas._replicas[0]
+    replica.healthy = True
+    async with _ReplicaRead(replicas, replica, clients["replica_0"]) as conn:
+        assert await conn.fetch("SELECT") == ["r0"]
+        with pytest.raises(ZeroDivisionError):
+            await conn.fetch("bad")
+    assert replica.healthy
+    assert replicas.reads_moved == 0
+    assert clients["replica_0"].released == 1
