@@ -2,8 +2,10 @@
 
 Rooms are static world data read on every movement and every room check, so they are read
 from the ``rooms`` table once at start (one query) and served from memory afterwards:
-``get_room_by_id`` and ``list_rooms`` never touch the database. The cache goes stale when
-another process changes the table; call :meth:`RoomRepository.reload` after reseeding.
+``get_room_by_id`` and ``list_rooms`` never touch the database. Room writes through a layer
+reach the other layers' caches by a notification (:mod:`persistence.notify`); the cache goes
+stale only when something else changes the table (SQL, a reseed by hand): then call
+:meth:`RoomRepository.reload`, or the layer's ``reload_rooms()``, which tells the others too.
 """
 
 from __future__ import annotations
@@ -29,7 +31,12 @@ from persistence.repositories.base import BaseRepository, Client, check_text
 from persistence.repositories.cache import RoomCache
 from persistence.repositories.container import CONTAINER_COLUMNS
 from persistence.repositories.item import ITEM_COLUMNS, items_from_rows
-from persistence.repositories.player import PLAYER_COLUMNS, report_corrupt, split_rows
+from persistence.repositories.player import (
+    PLAYER_COLUMNS,
+    PlayerRepository,
+    report_corrupt,
+    split_rows,
+)
 from persistence.validation import check_json, check_sequence
 from persistence.world import RoomSpec
 
@@ -154,6 +161,9 @@ class RoomRepository(BaseRepository, metrics_name="rooms"):
         self.cache = room_cache if room_cache is not None else RoomCache()
         self._lock = asyncio.Lock()
         self._cache_writer = _CacheWriter(self.cache)
+        shared = {"db": self._db, "settings": self._settings, "metrics": self._metrics}
+        self._players = PlayerRepository(self.cache, **(options | shared))
+        """Applies the room fix on read to a scene's players: the player reads' own code."""
         self.origin = uuid.uuid4().hex
         """This repository's identity in room notifications (its own are not applied twice)."""
 
@@ -196,12 +206,19 @@ class RoomRepository(BaseRepository, metrics_name="rooms"):
 
         The lists come from one snapshot of the database. A room that is not cached (an
         instance) still gets its scene, with ``room`` set to ``None``.
+
+        With ``MUD_VALIDATE_ROOMS_ON_READ`` the scene's players get the room fix, as every
+        player read does. Those it moves to the fallback room are no longer in this room, so
+        the scene leaves them out (the fallback room's scene has them).
         """
         check_text(room_id, "room_id", max_length=255)
         rows = await self._statement(SCENE_SQL, [room_id])
         row = rows[0]
         players, corrupt = split_rows(dict(zip(_PLAYER_FIELDS, r, strict=True)) for r in row[0])
         report_corrupt(corrupt, self._emit)
+        if self._settings.validate_rooms_on_read:
+            checked = await self._players._checked(players)
+            players = [p for p in checked if p.current_room_id == room_id]
         items = items_from_rows(dict(zip(_ITEM_FIELDS, r, strict=True)) for r in row[2])
         contents: defaultdict[str, list[ItemInstance]] = defaultdict(list)
         floor: list[ItemInstance] = []
@@ -231,8 +248,11 @@ class RoomRepository(BaseRepository, metrics_name="rooms"):
         """Insert or update rooms in one transaction (an upsert); returns how many.
 
         Every exit must name a room that exists or is saved in the same call. This layer's
-        room cache takes the rooms when the write commits; other processes' caches do not
-        (call their ``reload_rooms()``).
+        room cache takes the rooms when the write commits. The other layers on the database
+        (other processes) get a notification sent in the same transaction, so only a
+        committed write reaches them, and re-read the rooms it names; a layer that does not
+        listen (``MUD_ROOM_NOTIFICATIONS=false``, or no direct URL for LISTEN) keeps its
+        cache until its ``reload_rooms()``.
 
         Raises:
             ValidationError: A malformed room (id ``[a-z0-9_]+``, names, JSON exits), an id

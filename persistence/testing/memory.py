@@ -170,9 +170,19 @@ class InMemoryPlayerRepository(_Base):
         player.mark_persisted()
         return player
 
+    async def _checked(self, players: list[Player]) -> list[Player]:
+        """With ``MUD_VALIDATE_ROOMS_ON_READ``: the room fix on every read, as the real reads."""
+        if self._owner.settings.validate_rooms_on_read:
+            for player in players:
+                await self.validate_and_fix_player_room(player)
+        return players
+
+    async def _read(self, rows: Sequence[dict[str, Any]]) -> list[Player]:
+        return await self._checked([self._model(r) for r in rows])
+
     async def get_player_by_id(self, player_id: uuid.UUID | str) -> Player | None:
         row = self._s.players.get(as_uuid(player_id, "player_id"))
-        return None if row is None else self._model(row)
+        return None if row is None else (await self._read([row]))[0]
 
     async def require_player(self, player_id: uuid.UUID | str) -> Player:
         player = await self.get_player_by_id(player_id)
@@ -187,13 +197,13 @@ class InMemoryPlayerRepository(_Base):
             return None
         for row in self._s.players.values():
             if name_key(row["name"]) == name_key(folded) and not row.get("is_deleted"):
-                return self._model(row)
+                return (await self._read([row]))[0]
         return None
 
     async def get_player_by_user_id(self, user_id: uuid.UUID | str) -> Player | None:
         uid = as_uuid(user_id, "user_id")
         rows = self._by_user(uid, active=True)
-        return self._model(rows[0]) if rows else None
+        return (await self._read(rows[:1]))[0] if rows else None
 
     def _by_user(self, uid: uuid.UUID, *, active: bool) -> list[dict[str, Any]]:
         return sorted(
@@ -206,12 +216,10 @@ class InMemoryPlayerRepository(_Base):
         )
 
     async def get_players_by_user_id(self, user_id: uuid.UUID | str) -> list[Player]:
-        rows = self._by_user(as_uuid(user_id, "user_id"), active=False)
-        return [self._model(r) for r in rows]
+        return await self._read(self._by_user(as_uuid(user_id, "user_id"), active=False))
 
     async def get_active_players_by_user_id(self, user_id: uuid.UUID | str) -> list[Player]:
-        rows = self._by_user(as_uuid(user_id, "user_id"), active=True)
-        return [self._model(r) for r in rows]
+        return await self._read(self._by_user(as_uuid(user_id, "user_id"), active=True))
 
     async def soft_delete_player(self, player_id: uuid.UUID | str) -> bool:
         row = self._s.players.get(as_uuid(player_id, "player_id"))
@@ -226,6 +234,7 @@ class InMemoryPlayerRepository(_Base):
         row = self._s.players.get(pid)
         if row is None:
             raise NotFoundError("player", pid)
+        restored = False
         if row.get("is_deleted"):
             taken = any(
                 name_key(r["name"]) == name_key(row["name"]) and not r.get("is_deleted")
@@ -237,8 +246,11 @@ class InMemoryPlayerRepository(_Base):
                     constraint="players_name_lower_key",
                 )
             row.update(is_deleted=False, deleted_at=None)
+            restored = True
+        player = (await self._read([row]))[0]  # as real: a room fix is announced first
+        if restored:
             self._emit(PlayerRestored(player_id=pid))
-        return self._model(row)
+        return player
 
     def _active(self, pid: uuid.UUID) -> dict[str, Any]:
         """The row of an active player, or the typed error a write of it raises."""
@@ -265,7 +277,7 @@ class InMemoryPlayerRepository(_Base):
             key=lambda r: (r["name"].lower(), r["player_id"]),
         )
         end = None if limit is None else offset + limit
-        return [self._model(r) for r in rows[offset:end]]
+        return await self._read(rows[offset:end])
 
     async def get_players_in_room(self, room_id: str) -> list[Player]:
         check_text(room_id, "room_id", max_length=255)
@@ -274,16 +286,19 @@ class InMemoryPlayerRepository(_Base):
             for r in self._s.players.values()
             if r["current_room_id"] == room_id and not r.get("is_deleted")
         ]
-        return [self._model(r) for r in sorted(rows, key=lambda r: r["name"].lower())]
+        players = await self._read(sorted(rows, key=lambda r: r["name"].lower()))
+        return [p for p in players if p.current_room_id == room_id]  # as the real one
 
     async def get_players_batch(self, player_ids: Sequence[uuid.UUID | str]) -> list[Player]:
         ids = [as_uuid(p, "player_id") for p in check_sequence(player_ids, "player_ids")]
         players = self._s.players
-        return [
-            self._model(players[i])
-            for i in dict.fromkeys(ids)
-            if i in players and not players[i].get("is_deleted")
-        ]
+        return await self._read(
+            [
+                players[i]
+                for i in dict.fromkeys(ids)
+                if i in players and not players[i].get("is_deleted")
+            ]
+        )
 
     async def save_player(self, player: Player, *, overwrite: bool = False) -> None:
         await self.save_players([player], overwrite=overwrite)
@@ -360,7 +375,8 @@ class InMemoryPlayerRepository(_Base):
         self._s.players = staged
         player.mark_written(values, stats, [], full=True)
         self._emit(PlayerCreated(player_id=player.player_id, name=player.name))
-        return await self.require_player(player.player_id)
+        # As real: the row as stored, not read again (so without a read's room fix).
+        return self._model(staged[player.player_id])
 
     async def get_or_create_player(
         self,
@@ -398,6 +414,14 @@ class InMemoryPlayerRepository(_Base):
                     constraint="players_name_lower_key",
                 )
             return existing, False
+        rooms = self._owner.rooms
+        if (
+            rooms.loaded
+            and rooms.size
+            and rooms.get_room_by_id(room) is None
+            and not room.startswith(self._owner.settings.instance_room_prefixes)
+        ):
+            raise NotFoundError("room", room)  # as the real one: a room known not to exist
         return await self.recreate_player(candidate), True
 
     async def move_player(self, player: Player, direction: str) -> Room:
@@ -522,7 +546,9 @@ class InMemoryPlayerRepository(_Base):
         if row is None:
             raise NotFoundError("player", player.player_id)
         old = player.current_room_id
-        if row["current_room_id"] != old:
+        if row["current_room_id"] != old or row.get("is_deleted"):
+            # The real update applies only to an active player still in that room; the
+            # object (perhaps loaded before a soft delete) takes the stored room.
             player.accept_columns(current_room_id=row["current_room_id"])
             return False
         row["current_room_id"] = fallback
@@ -617,7 +643,12 @@ class InMemoryRoomRepository(_Base):
 
     async def read_scene(self, room_id: str) -> RoomScene:
         check_text(room_id, "room_id", max_length=255)
-        players = await self._owner.players.get_players_in_room(room_id)
+        # With MUD_VALIDATE_ROOMS_ON_READ the read fixes them: those moved away are not here.
+        players = [
+            p
+            for p in await self._owner.players.get_players_in_room(room_id)
+            if p.current_room_id == room_id
+        ]
         containers = await self._owner.containers.get_containers_by_room_id(room_id)
         floor = await self._owner.items.get_items_by_owner("room", room_id)
         return RoomScene(
@@ -979,10 +1010,6 @@ class InMemoryItemRepository(_Base):
             {"item_instance_id": item_instance_id, "prototype_id": prototype_id, **fields}
         )
         owner = normalize_owner((owner_type, owner_id))
-        if spec.item_instance_id in self._s.items:
-            raise DuplicateError(
-                f"item {spec.item_instance_id} exists", constraint="item_instances_pkey"
-            )
         return self._insert(spec, owner)
 
     def _owner_exists(self, owner: Owner) -> bool:
@@ -994,14 +1021,26 @@ class InMemoryItemRepository(_Base):
         return uuid.UUID(owner.owner_id) in self._s.containers
 
     def _insert(self, spec: ItemSpec, owner: Owner) -> ItemInstance:
-        if owner.owner_type != "container" and not self._owner_exists(owner):
-            raise NotFoundError(owner.owner_type, owner.owner_id)
+        """Create one item, refusing in the real layer's order.
+
+        Into a container, the container is locked first (missing, full) and, with a weight
+        limit, the prototypes weighed; then the INSERT refuses a taken id at once, and its
+        foreign keys (the owner, then the prototype) at the end of the statement.
+        """
         position = spec.position
         if owner.owner_type == "container":
             reserved = self._reserve(owner, 1, check_lock=False)
-            self._require_prototypes([spec])
-            reserved.check_weight(owner.owner_id, self._weight(spec.prototype_id, spec.quantity))
+            if reserved.weight_limit is not None:
+                self._require_prototypes([spec])
+                weight = self._weight(spec.prototype_id, spec.quantity)
+                reserved.check_weight(owner.owner_id, weight)
             position = reserved.next_position if position is None else position
+        if spec.item_instance_id in self._s.items:
+            raise DuplicateError(
+                f"item {spec.item_instance_id} exists", constraint="item_instances_pkey"
+            )
+        if owner.owner_type != "container" and not self._owner_exists(owner):
+            raise NotFoundError(owner.owner_type, owner.owner_id)
         self._require_prototypes([spec])
         now = self._s.tick()
         row = spec.row(owner, position)
@@ -1183,16 +1222,22 @@ class InMemoryContainerRepository(_Base):
         return self._view(cid), True
 
     def _create(self, spec: ContainerSpec, cid: uuid.UUID) -> None:
+        # The real layer's order: with a weight limit the new items are weighed before any
+        # write; then the container's row (its room's foreign key), then the items' INSERT
+        # (a taken id at once, an unknown prototype at the end of the statement).
         specs = spec.items
-        if spec.room_id is not None and spec.room_id not in self._s.rooms:
-            raise NotFoundError("room", spec.room_id)
-        if any(s.item_instance_id in self._s.items for s in specs):
-            raise DuplicateError("an item id exists", constraint="item_instances_pkey")
         items = self._owner.items
-        if specs:
+        if specs and spec.weight_limit is not None:
             items._require_prototypes(specs)
             incoming = sum(items._weight(s.prototype_id, s.quantity) for s in specs)
             Reserved(0, 0, spec.weight_limit, 0).check_weight(cid, incoming)
+        if spec.room_id is not None and spec.room_id not in self._s.rooms:
+            raise NotFoundError("room", spec.room_id)
+        if spec.source_type == "equipment" and spec.entity_id not in self._s.players:
+            raise NotFoundError("player", spec.entity_id)  # its foreign key (migration 9)
+        if any(s.item_instance_id in self._s.items for s in specs):
+            raise DuplicateError("an item id exists", constraint="item_instances_pkey")
+        items._require_prototypes(specs)
         self._s.containers[cid] = self._row(
             cid,
             spec.source_type,

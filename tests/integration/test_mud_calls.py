@@ -185,6 +185,27 @@ class TestGetOrCreatePlayer:
                 raise RuntimeError("the game's own failure")
         assert await clean_db.fetchval("SELECT count(*) FROM players") == 0
 
+    async def test_a_new_player_starts_in_a_room_that_exists(
+        self, world_layer: AsyncPersistenceLayer, clean_db: asyncpg.Connection
+    ) -> None:
+        layer = world_layer
+        with pytest.raises(NotFoundError) as info:
+            await layer.get_or_create_player("Nowhere Man", room_id="earth_no_such_room_001")
+        assert info.value.entity == "room"
+        assert await clean_db.fetchval("SELECT count(*) FROM players") == 0
+        instanced, created = await layer.get_or_create_player(
+            "Instanced",
+            room_id="instance_crypt_7",  # made at run time: not "missing"
+        )
+        assert created
+        assert instanced.current_room_id == "instance_crypt_7"
+        # An existing player is returned wherever the caller would have started a new one.
+        again, created = await layer.get_or_create_player(
+            "instanced", room_id="earth_no_such_room_001"
+        )
+        assert not created
+        assert again.player_id == instanced.player_id
+
 
 class TestMovePlayer:
     async def test_a_move_goes_through_the_exit_in_one_update(

@@ -11,10 +11,12 @@ from typing import Any
 
 import pytest
 
-from persistence.errors import PersistenceError
+from persistence.errors import NotFoundError, PersistenceError
 from persistence.facade import AsyncPersistenceLayer
 from persistence.protocols import PersistenceProtocol
+from persistence.settings import PersistenceSettings
 from persistence.testing import InMemoryPersistence, RecordingEventBus, make_player
+from persistence.testing.database import make_settings
 
 pytestmark = pytest.mark.integration
 
@@ -25,9 +27,11 @@ B = uuid.UUID(int=2)
 
 
 async def outcome(call: Any) -> Any:
-    """The value of a call, or the name of the package error it raised."""
+    """The value of a call, or the name of the package error it raised (and what it names)."""
     try:
         return await call
+    except NotFoundError as exc:
+        return f"{type(exc).__name__}({exc.entity})"
     except PersistenceError as exc:
         return type(exc).__name__
 
@@ -139,6 +143,13 @@ async def scenario(p: PersistenceProtocol, bus: RecordingEventBus) -> list[Any]:
     await p.players.save_player(lost)
     out.append(await p.players.validate_and_fix_player_room(lost))
     out.append(lost.current_room_id)
+    ghost = make_player("Ghost", current_room_id="earth_nowhere_room_002")
+    await p.players.save_player(ghost)
+    await p.players.soft_delete_player(ghost.player_id)
+    out.append(await p.players.validate_and_fix_player_room(ghost))  # the copy is stale
+    out.append(
+        (ghost.current_room_id, (await p.players.require_player(ghost.player_id)).current_room_id)
+    )
     # the calls every MUD writes: get-or-create, move, scene, death, fixed containers
     wil, created = await p.players.get_or_create_player("Wil", user_id=uuid.UUID(int=3))
     out.append((wil.name, wil.current_room_id, created))
@@ -235,6 +246,51 @@ async def scenario(p: PersistenceProtocol, bus: RecordingEventBus) -> list[Any]:
     )
     out.append(await outcome(p.items.create_item_instance("nope-1", "no.such", owner_id=FOYER)))
     out.append([x.prototype_id for x in await p.items.list_prototypes()])
+    # what a refused create names: the real checks' order (weight, room, id, prototype)
+    for room, limit, proto, item_id in (
+        ("r_nowhere", 5, "no.such", "w-1"),  # weighed before the room is written
+        ("r_nowhere", 5, "anvil", "w-1"),  # too heavy, before the room
+        ("r_nowhere", None, "no.such", "anv-1"),  # the room before the items
+        (HALL, 50, "no.such", "anv-1"),  # weighed before the items are written
+        (HALL, None, "no.such", "anv-1"),  # a taken id before an unknown prototype
+    ):
+        items = [{"item_instance_id": item_id, "prototype_id": proto}]
+        out.append(
+            await outcome(
+                p.containers.create_container(
+                    "environment", room_id=room, weight_limit=limit, items=items
+                )
+            )
+        )
+    tiny = await p.containers.create_container(
+        "environment",
+        room_id=HALL,
+        capacity_slots=1,
+        items=[{"item_instance_id": "t-0", "prototype_id": "coin"}],
+    )
+    for proto, owner_type, owner in (
+        ("anvil", "container", uuid.UUID(int=404)),  # the container is locked first
+        ("anvil", "container", tiny.container_id),  # full, before the id
+        ("anvil", "container", sack.container_id),  # too heavy, before the id
+        ("no.such", "container", sack.container_id),  # weighed, before the id
+        ("anvil", "room", "r_nowhere"),  # the id before the owner's foreign key
+        ("no.such", "room", "r_nowhere"),  # the owner before the prototype
+    ):
+        out.append(
+            await outcome(
+                p.items.create_item_instance("anv-1", proto, owner_type=owner_type, owner_id=owner)
+            )
+        )
+    # an equipment container needs a player that exists (a foreign key, migration 9)
+    for entity in (uuid.UUID(int=405), A):
+        made = await outcome(
+            p.containers.create_container(
+                "equipment",
+                entity_id=entity,
+                items=[{"item_instance_id": f"worn-{entity.int}", "prototype_id": "coin"}],
+            )
+        )
+        out.append(made if isinstance(made, str) else [i.item_instance_id for i in made.items])
     # a transaction that fails leaves nothing behind
     try:
         async with p.transaction():
@@ -260,6 +316,82 @@ async def test_twins_and_real_repositories_agree(
     async with InMemoryPersistence(event_bus=twin_bus) as memory:
         await memory.seed_world()
         twin = await scenario(memory, twin_bus)
+
+    assert len(real) == len(twin)
+    for step, (got_real, got_twin) in enumerate(zip(real, twin, strict=True)):
+        assert got_real == got_twin, f"step {step}: real {got_real!r} != twin {got_twin!r}"
+
+
+async def fix_on_read_scenario(p: PersistenceProtocol, bus: RecordingEventBus) -> list[Any]:
+    """With ``MUD_VALIDATE_ROOMS_ON_READ``: each kind of read fixes what it returns."""
+    out: list[Any] = []
+    names = ("Ann", "Ben", "Cid", "Dee", "Eve", "Fay", "Gus", "Hal", "Ivy")
+    lost = [
+        make_player(
+            name,
+            player_id=uuid.UUID(int=100 + n),
+            user_id=uuid.UUID(int=100 + n),
+            current_room_id=f"earth_gone_room_{n:03d}",
+        )
+        for n, name in enumerate(names)
+    ]
+    dreamer = make_player("Dreamer", player_id=B, user_id=B, current_room_id="instance_dream_7")
+    await p.players.save_players([*lost, dreamer])
+    ids = [x.player_id for x in lost]
+    await p.players.soft_delete_player(ids[8])
+    out.append([type(e).__name__ for e in bus.published])  # saves fix nothing
+    found = await p.players.get_player_by_id(ids[0])
+    out.append(found and found.current_room_id)
+    found = await p.players.get_player_by_name("ben")
+    out.append(found and found.current_room_id)
+    found = await p.players.get_player_by_user_id(ids[2])
+    out.append(found and found.current_room_id)
+    out.append([x.current_room_id for x in await p.players.get_players_by_user_id(ids[3])])
+    out.append([x.current_room_id for x in await p.players.get_active_players_by_user_id(ids[4])])
+    out.append([x.current_room_id for x in await p.players.get_players_batch([ids[5]])])
+    out.append(
+        [
+            (x.name, x.current_room_id)
+            for x in await p.players.get_players_in_room(lost[6].current_room_id)
+        ]
+    )
+    scene = await p.rooms.read_scene(lost[7].current_room_id)
+    out.append([(x.name, x.current_room_id) for x in scene.players])
+    out.append([(x.name, x.current_room_id) for x in await p.players.list_players()])
+    deleted = await p.players.get_player_by_id(ids[8])  # a soft-deleted one is left alone
+    out.append(deleted and (deleted.current_room_id, deleted.is_deleted))
+    out.append((await p.players.restore_player(ids[8])).current_room_id)
+    # A new player cannot start in a room known not to exist; an instance room is fine.
+    try:
+        await p.players.get_or_create_player("Newbie", room_id="earth_gone_room_999")
+    except NotFoundError as exc:
+        out.append(("refused", exc.entity))
+    made, created = await p.players.get_or_create_player("Newbie", room_id="instance_vault_1")
+    out.append((made.current_room_id, created))
+    out.append(
+        [(x.name, x.current_room_id) for x in await p.players.list_players(include_deleted=True)]
+    )
+    out.append([type(e).__name__ for e in bus.published])
+    return out
+
+
+async def test_twins_and_real_repositories_agree_on_fixing_rooms_on_read(
+    mud_clean_database: Any, mud_database_url: str
+) -> None:
+    real_bus = RecordingEventBus()
+    settings = make_settings(mud_database_url, validate_rooms_on_read=True)
+    async with AsyncPersistenceLayer(settings, event_bus=real_bus) as layer:
+        await layer.seed_world()
+        real_bus.published.clear()
+        real = await fix_on_read_scenario(layer, real_bus)
+
+    twin_bus = RecordingEventBus()
+    twin_settings = PersistenceSettings(
+        fallback_room_id=settings.fallback_room_id, validate_rooms_on_read=True
+    )
+    async with InMemoryPersistence(twin_settings, event_bus=twin_bus) as memory:
+        await memory.seed_world()
+        twin = await fix_on_read_scenario(memory, twin_bus)
 
     assert len(real) == len(twin)
     for step, (got_real, got_twin) in enumerate(zip(real, twin, strict=True)):

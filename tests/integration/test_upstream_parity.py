@@ -25,7 +25,13 @@ from persistence.errors import (
     RoomInUseError,
     ValidationError,
 )
-from persistence.events import PlayerRestored, PlayerSoftDeleted, RoomDeleted, RoomsSaved
+from persistence.events import (
+    PlayerRestored,
+    PlayerRoomFixed,
+    PlayerSoftDeleted,
+    RoomDeleted,
+    RoomsSaved,
+)
 from persistence.facade import AsyncPersistenceLayer
 from persistence.models.room import Room
 from persistence.retry import RetryPolicy
@@ -430,6 +436,48 @@ class TestInstancedRooms:
         loaded = await world_layer.get_player_by_id(pid)
         assert loaded is not None
         assert loaded.current_room_id == "earth_nowhere_001"
+        scene = await world_layer.read_scene("earth_nowhere_001")
+        assert [p.player_id for p in scene.players] == [pid]
+        assert scene.players[0].current_room_id == "earth_nowhere_001"
+
+    async def test_read_scene_fixes_its_players_with_validation_on_read(
+        self, clean_db: asyncpg.Connection, database_url: str
+    ) -> None:
+        recorder = RecordingBus()
+        settings = make_settings(database_url, validate_rooms_on_read=True)
+        async with AsyncPersistenceLayer(settings, event_bus=recorder) as layer:
+            await layer.seed_world()
+            lost = new_player("Lost", current_room_id="earth_nowhere_001")
+            dreamer = new_player("Dreamer", current_room_id="instance_dream_7")
+            await layer.save_players([lost, dreamer])
+
+            gone = await layer.read_scene("earth_nowhere_001")
+            # Moved to the fallback room by the read: no longer a player of this room.
+            assert gone.room is None
+            assert gone.players == []
+            stored = await clean_db.fetchval(
+                "SELECT current_room_id FROM players WHERE player_id = $1", lost.player_id
+            )
+            assert stored == FOYER
+            assert [
+                (e.player_id, e.old_room_id, e.new_room_id) for e in recorder.of(PlayerRoomFixed)
+            ] == [(lost.player_id, "earth_nowhere_001", FOYER)]
+            foyer = await layer.read_scene(FOYER)
+            assert [(p.name, p.current_room_id) for p in foyer.players] == [("Lost", FOYER)]
+            instance = await layer.read_scene("instance_dream_7")
+            assert [(p.name, p.current_room_id) for p in instance.players] == [
+                ("Dreamer", "instance_dream_7")
+            ]
+            assert len(recorder.of(PlayerRoomFixed)) == 1
+
+    async def test_a_room_listing_leaves_out_the_players_the_fix_moved_away(
+        self, clean_db: asyncpg.Connection, database_url: str
+    ) -> None:
+        settings = make_settings(database_url, validate_rooms_on_read=True)
+        async with AsyncPersistenceLayer(settings) as layer:
+            await layer.seed_world()
+            await _saved(layer, "Lost", current_room_id="earth_nowhere_001")
+            assert await layer.get_players_in_room("earth_nowhere_001") == []
 
 
 class TestPrototypesAndWeight:
@@ -475,7 +523,8 @@ class TestPrototypesAndWeight:
         assert await clean_db.fetchval("SELECT count(*) FROM item_instances") == 0
         assert await clean_db.fetchval("SELECT count(*) FROM containers") == 1
         for bad in (
-            {"prototype_id": "x y", "name": "Bad id"},
+            {"prototype_id": "", "name": "Bad id"},
+            {"prototype_id": "x" * 121, "name": "Bad id"},
             {"prototype_id": "ok", "name": "  "},
             {"prototype_id": "ok", "name": "Ok", "weight": -1},
             {"prototype_id": "ok", "name": "Ok", "max_stack": 5},

@@ -12,14 +12,17 @@ from datetime import timedelta
 import pytest
 
 from persistence.errors import (
+    DuplicateError,
     NotFoundError,
     OperationReusedError,
     PlayerDeletedError,
     StaleDataError,
     ValidationError,
 )
-from persistence.testing import InMemoryPersistence, create_player
-from tests.factories import FOYER, HALLWAY
+from persistence.events import PlayerRoomFixed
+from persistence.settings import PersistenceSettings
+from persistence.testing import InMemoryPersistence, RecordingEventBus, create_player
+from tests.factories import FOYER, HALLWAY, new_player
 
 
 @pytest.fixture
@@ -103,3 +106,76 @@ async def test_an_op_id_matches_the_whole_request(twins: InMemoryPersistence) ->
         await twins.experience.update_player_stat_field(
             player.player_id, "current_health", -5, "damage:fire", op_id="hit"
         )
+
+
+async def test_validation_on_read_fixes_every_player_a_read_returns() -> None:
+    bus = RecordingEventBus()
+    settings = PersistenceSettings(fallback_room_id=FOYER, validate_rooms_on_read=True)
+    async with InMemoryPersistence(settings, event_bus=bus) as memory:
+        await memory.seed_world()
+        for name, room in (("Lost", "earth_nowhere_001"), ("Dreamer", "instance_dream_7")):
+            await memory.players.save_player(new_player(name, current_room_id=room))
+        lost = await memory.players.get_player_by_name("lost")
+        assert lost is not None
+        assert lost.current_room_id == FOYER  # fixed by the read, and in the store
+        stored = await memory.players.get_player_by_id(lost.player_id)
+        assert stored is not None
+        assert stored.current_room_id == FOYER
+        assert len(bus.of(PlayerRoomFixed)) == 1
+        dreamer = await memory.players.get_player_by_name("dreamer")
+        assert dreamer is not None
+        assert dreamer.current_room_id == "instance_dream_7"
+
+
+async def test_validation_on_read_fixes_a_scene_and_leaves_the_moved_players_out() -> None:
+    settings = PersistenceSettings(fallback_room_id=FOYER, validate_rooms_on_read=True)
+    async with InMemoryPersistence(settings) as memory:
+        await memory.seed_world()
+        lost = new_player("Lost", current_room_id="earth_nowhere_001")
+        await memory.players.save_player(lost)
+        assert (await memory.rooms.read_scene("earth_nowhere_001")).players == []
+        foyer = await memory.rooms.read_scene(FOYER)
+        assert [(p.name, p.current_room_id) for p in foyer.players] == [("Lost", FOYER)]
+
+
+async def test_the_room_fix_reads_the_stored_row_not_a_stale_copy(
+    twins: InMemoryPersistence,
+) -> None:
+    await twins.players.save_player(new_player("Ghost", current_room_id="earth_nowhere_001"))
+    stale = await twins.players.get_player_by_name("ghost")
+    assert stale is not None
+    assert await twins.players.soft_delete_player(stale.player_id)
+    assert not stale.is_deleted
+    assert await twins.players.validate_and_fix_player_room(stale) is False
+    assert stale.current_room_id == "earth_nowhere_001"
+    stored = await twins.players.get_player_by_id(stale.player_id)
+    assert stored is not None
+    assert stored.current_room_id == "earth_nowhere_001"
+
+
+async def test_a_weighed_container_names_an_unknown_prototype_before_its_room(
+    twins: InMemoryPersistence,
+) -> None:
+    # With a weight limit the prototypes are weighed before the row (and its room) is written.
+    with pytest.raises(NotFoundError) as info:
+        await twins.containers.create_container(
+            "environment",
+            room_id="void",
+            weight_limit=5,
+            items=[{"item_instance_id": "z1", "prototype_id": "no.such"}],
+        )
+    assert info.value.entity == "item prototype"
+
+
+async def test_an_item_into_a_missing_container_names_the_container(
+    twins: InMemoryPersistence,
+) -> None:
+    await twins.items.create_item_instance("taken", "coin", owner_type="room", owner_id=FOYER)
+    # Into a container the container is locked first: a missing one is named before the id.
+    with pytest.raises(NotFoundError) as info:
+        await twins.items.create_item_instance(
+            "taken", "coin", owner_type="container", owner_id=uuid.uuid4()
+        )
+    assert info.value.entity == "container"
+    with pytest.raises(DuplicateError):  # a room's foreign key is checked after the id
+        await twins.items.create_item_instance("taken", "coin", owner_type="room", owner_id="void")
