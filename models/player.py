@@ -97,7 +97,9 @@ class Player(Model):
             for key, model_field, field in meta.db_complex_fields:
                 value = kwargs[key]
                 if key == "stats" and isinstance(value, (str, bytes)):
-                    values[model_field] = PlayerStats.model_validate_json(value)
+                    # strict: a stat is a JSON integer, not true or "50" (which lax mode
+                    # reads as 1 and 50 while the database's CHECKs call them invalid)
+                    values[model_field] = PlayerStats.model_validate_json(value, strict=True)
                 else:
                     values[model_field] = field.to_python_value(value)
         except KeyError:  # a partial row (``.only(...)``): Tortoise's own path, no snapshot

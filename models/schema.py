@@ -156,6 +156,11 @@ GENERATED_COLUMNS: Final[dict[tuple[str, str], tuple[str, str]]] = {
         "character varying",
         "CASE WHEN owner_type = 'room' THEN owner_id END",
     ),
+    # The player an equipment container is worn by (migration 9).
+    ("containers", "equipment_player_id"): (
+        "uuid",
+        "CASE WHEN source_type = 'equipment' THEN entity_id END",
+    ),
 }
 """Stored generated columns (Tortoise does not declare generated columns)."""
 
@@ -177,6 +182,10 @@ EXTRA_FOREIGN_KEYS: Final[dict[str, tuple[str, str]]] = {
         "containers",
         "FOREIGN KEY (room_id) REFERENCES rooms(room_id) ON DELETE RESTRICT",
     ),
+    "containers_equipment_player_fkey": (
+        "containers",
+        "FOREIGN KEY (equipment_player_id) REFERENCES players(player_id) ON DELETE CASCADE",
+    ),
     "event_deliveries_outbox_fkey": (
         "event_deliveries",
         "FOREIGN KEY (outbox_id) REFERENCES event_outbox(id) ON DELETE CASCADE",
@@ -190,10 +199,12 @@ EXTRA_FOREIGN_KEYS: Final[dict[str, tuple[str, str]]] = {
         "FOREIGN KEY (prototype_id) REFERENCES item_prototypes(prototype_id) ON DELETE RESTRICT",
     ),
 }
-"""Foreign keys the models do not declare: an item's owner, by kind, a container's room and an
-item's prototype (a plain text column in the model, so reads and writes stay one row).
+"""Foreign keys the models do not declare: an item's owner, by kind, a container's room, an
+equipment container's player and an item's prototype (a plain text column in the model, so
+reads and writes stay one row).
 
-Deleting a player or a container deletes the items it still holds (in the same statement);
+Deleting a player or a container deletes the items it still holds, and a player the
+equipment containers it wears (in the same statement);
 a room that holds items or containers, or a prototype items are made of, cannot be deleted."""
 
 EXPRESSION_INDEXES: Final[dict[str, tuple[str, str]]] = {
@@ -208,6 +219,7 @@ EXPRESSION_INDEXES: Final[dict[str, tuple[str, str]]] = {
     "item_instances_owner_player_idx": ("item_instances", "(owner_player_id)"),
     "item_instances_owner_container_idx": ("item_instances", "(owner_container_id)"),
     "item_instances_owner_room_idx": ("item_instances", "(owner_room_id)"),
+    "containers_equipment_player_idx": ("containers", "(equipment_player_id)"),
 }
 """Indexes Tortoise cannot declare. Names differing only in case are one name."""
 

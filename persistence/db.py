@@ -25,7 +25,7 @@ import time
 from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from contextlib import asynccontextmanager, contextmanager
 from typing import TYPE_CHECKING, Any
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 from tortoise.backends.asyncpg.client import AsyncpgDBClient, TransactionWrapper
 from tortoise.backends.base.client import BaseDBAsyncClient
@@ -34,7 +34,13 @@ from tortoise.context import _current_context as _tortoise_current_context
 
 from persistence.config import APP_LABEL, DEFAULT_CONNECTION, replica_connection, tortoise_config
 from persistence.embedded import EmbeddedPostgres, start_embedded_postgres
-from persistence.engine import MudTransaction, RootTransactionContext, attach, publish
+from persistence.engine import (
+    MudTransaction,
+    RootTransactionContext,
+    attach,
+    note_committed,
+    publish,
+)
 from persistence.errors import (
     ConfigurationError,
     DatabaseUnavailableError,
@@ -135,14 +141,17 @@ class Database:
     def listen_url(self) -> str | None:
         """A URL for a session of its own (LISTEN), or ``None`` when none can be had.
 
-        ``MUD_LISTEN_DATABASE_URL``; through a pooler the migration URL (LISTEN needs a
-        session); else the layer's URL, or, attached, the game's connection's credentials.
+        ``MUD_LISTEN_DATABASE_URL``; through a pooler (LISTEN needs a session) the migration
+        URL's server and database, logged in as the layer's own role (the user and password
+        of ``MUD_DATABASE_URL``, never the owner's); else the layer's URL, or, attached, the
+        game's connection's credentials.
         """
         chosen = self.settings.listen_database_url
         if chosen:
             return chosen
         if self.settings.pooler != "none":
-            return self.settings.migration_database_url
+            direct = self.settings.migration_database_url
+            return None if direct is None else _with_login_of(direct, self.url)
         if not self.attached:
             return self.url
         client = self._require_context().connections.get(self.connection)
@@ -477,6 +486,7 @@ class Database:
             raise
         except Exception as exc:
             raise translate(exc) from exc
+        note_committed()
 
     @asynccontextmanager
     async def _savepoint(self, parent: MudTransaction) -> AsyncIterator[MudTransaction]:
@@ -536,6 +546,15 @@ class Database:
             raise
         await _exit_quietly(wrapper, None)
         return rows
+
+
+def _with_login_of(address: str, login: str) -> str:
+    """``address`` (a URL) with the user and password of ``login`` (another URL) instead."""
+    target, source = urlsplit(address), urlsplit(login)
+    userinfo = source.netloc.rpartition("@")[0]
+    hosts = target.netloc.rpartition("@")[2]
+    netloc = f"{userinfo}@{hosts}" if userinfo else hosts
+    return target._replace(netloc=netloc).geturl()
 
 
 async def _quietly(step: Any, cause: BaseException | None) -> None:

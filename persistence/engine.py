@@ -29,7 +29,10 @@ use (:meth:`MudTransaction.adopt`).
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import partial
 from typing import TYPE_CHECKING, Any, Final, cast
 
@@ -57,6 +60,9 @@ __all__ = [
     "RootTransactionContext",
     "attach",
     "client_class",
+    "CallScope",
+    "call_scope",
+    "note_committed",
     "publish",
 ]
 
@@ -71,6 +77,55 @@ async def _stage_events(connection: Any, events: list[Event]) -> None:
     from persistence.outbox import stage_events  # the outbox imports this module's users
 
     await stage_events(connection, events)
+
+
+class CallScope:
+    """What one public call shares across its statements, retries and connections.
+
+    Attributes:
+        wait_left: Seconds the call may still wait for pool connections, in all.
+        committed: Whether some write of the call has committed: a later failure of the
+            same call must not tell the caller that nothing was applied.
+    """
+
+    __slots__ = ("committed", "wait_left")
+
+    def __init__(self, wait: float) -> None:
+        self.wait_left = wait
+        self.committed = False
+
+
+_scope: contextvars.ContextVar[CallScope | None] = contextvars.ContextVar(
+    "mud_call_scope", default=None
+)
+
+
+@contextmanager
+def call_scope(wait: float) -> Iterator[CallScope]:
+    """One public call: every pool wait inside draws on one budget of ``wait`` seconds.
+
+    A call may need a connection more than once (a statement, then its checked twin, a
+    read-back, a retry): without a shared budget each wait could take the whole acquire
+    timeout, and the call would wait a multiple of the documented bound. Scopes nest: an
+    inner one is the outer one.
+    """
+    outer = _scope.get()
+    if outer is not None:
+        yield outer
+        return
+    scope = CallScope(wait)
+    token = _scope.set(scope)
+    try:
+        yield scope
+    finally:
+        _scope.reset(token)
+
+
+def note_committed() -> None:
+    """A write of the current call has committed (see :class:`CallScope`)."""
+    scope = _scope.get()
+    if scope is not None:
+        scope.committed = True
 
 
 def publish(pending: list[tuple[EventBus, Event]]) -> None:
@@ -97,16 +152,24 @@ class BoundedWaitPool(Pool):  # type: ignore[misc]  # asyncpg ships no type hint
     async def _acquire(self, timeout: float | None) -> Any:  # noqa: ASYNC109 - asyncpg API
         if timeout is None:
             return await super()._acquire(None)
+        scope = _scope.get()
+        wait = timeout if scope is None else max(0.0, min(timeout, scope.wait_left))
+        loop = asyncio.get_running_loop()
+        began = loop.time()
         try:
             # asyncio.timeout cancels this task at the deadline; asyncpg's own wait_for would
-            # run the acquire in a task of its own, an event-loop turn on every call.
-            async with asyncio.timeout(timeout):
+            # run the acquire in a task of its own, an event-loop turn on every call. With
+            # nothing left of the call's budget, only a connection free at once is taken.
+            async with asyncio.timeout(wait):
                 proxy = await super()._acquire(None)
         except TimeoutError as exc:
             raise PoolExhaustedError(
-                f"no database connection became free within {timeout} s "
+                f"no database connection became free within {timeout} s for this call "
                 f"(pool max size {self._maxsize}); raise MUD_POOL_MAX_SIZE or shorten transactions"
             ) from exc
+        finally:
+            if scope is not None:
+                scope.wait_left -= loop.time() - began
         proxy._holder._timeout = timeout  # what release() falls back to, as asyncpg records it
         return proxy
 

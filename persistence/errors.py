@@ -458,6 +458,11 @@ def _from_sqlstate(pg: asyncpg.PostgresError) -> PersistenceError:
         return OperationTimeoutError(message)
     if state.startswith("08") or state in _UNAVAILABLE_STATES:
         return DatabaseUnavailableError(message)
+    if state.startswith("28") or state == "3D000":  # no such role, wrong password, no database
+        return ConfigurationError(
+            f"cannot log in to the database as configured ({message}): check the URL's user, "
+            "password and database name"
+        )
     if state.startswith("22"):
         return DataError(message)
     return PersistenceError(message)

@@ -53,11 +53,13 @@ from persistence.schema import (
     LEGACY_APP_LABEL,
     STATEMENT_TIMEOUT_SQL,
     floor_in,
+    migration_files,
     run_migrations,
     schema_problem,
 )
 from persistence.settings import PersistenceSettings
 from persistence.stats import check_amount
+from persistence.validation import player_id_of
 from persistence.world import WorldLoadResult, load_world
 
 __all__ = ["AsyncPersistenceLayer"]
@@ -220,7 +222,9 @@ class AsyncPersistenceLayer:
                 f"run `MUD_HEALTH_FLOOR={floor} python -m persistence migrate` (it sets the "
                 "database's floor), or use the floor the database has"
             )
-        return [version for version, _ in applied]
+        # A game's own aerich app may be labelled like the legacy one: its rows are not ours.
+        ours = set(migration_files())
+        return [v for v, app in applied if app == APP_LABEL or v in ours]
 
     @staticmethod
     def _log_applied(applied: list[str]) -> None:
@@ -530,19 +534,19 @@ class AsyncPersistenceLayer:
     ) -> int:
         """Lower lucidity by ``amount`` (the upstream facade's helper)."""
         return await self.experience.update_player_stat_field(
-            player.player_id, "lucidity", -check_amount(amount), f"{source}: lucidity loss"
+            player_id_of(player), "lucidity", -check_amount(amount), f"{source}: lucidity loss"
         )
 
     async def apply_fear(self, player: Player, amount: int, source: str = "unknown") -> int:
         """Raise fear by ``amount``."""
         return await self.experience.update_player_stat_field(
-            player.player_id, "fear", check_amount(amount), f"{source}: fear"
+            player_id_of(player), "fear", check_amount(amount), f"{source}: fear"
         )
 
     async def apply_corruption(self, player: Player, amount: int, source: str = "unknown") -> int:
         """Raise corruption by ``amount``."""
         return await self.experience.update_player_stat_field(
-            player.player_id, "corruption", check_amount(amount), f"{source}: corruption"
+            player_id_of(player), "corruption", check_amount(amount), f"{source}: corruption"
         )
 
     async def gain_occult_knowledge(
@@ -550,7 +554,7 @@ class AsyncPersistenceLayer:
     ) -> int:
         """Raise occult_knowledge by ``amount``."""
         return await self.experience.update_player_stat_field(
-            player.player_id, "occult_knowledge", check_amount(amount), f"{source}: occult"
+            player_id_of(player), "occult_knowledge", check_amount(amount), f"{source}: occult"
         )
 
     async def create_container(self, source_type: str, **options: Any) -> Container:

@@ -15,9 +15,11 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, Final, TypeVar
 
+from persistence.engine import call_scope
+from persistence.errors import PersistenceError
 from persistence.replicas import is_reading, reading
 
-__all__ = ["LayerMetrics", "MetricsSnapshot", "PoolStats", "instrument"]
+__all__ = ["LayerMetrics", "MetricsSnapshot", "PoolStats", "instrument", "is_read_call"]
 
 T = TypeVar("T")
 
@@ -89,8 +91,17 @@ _READS: Final = ("get_", "require_", "list_", "read_", "item_instance_exists")
 """Calls that only read: never made a transaction of their own for the outbox."""
 
 
+_WRITES: Final = ("get_or_create_",)
+"""Calls named like reads that may write: they run on the primary."""
+
+
+def is_read_call(method_name: str) -> bool:
+    """Whether a public method only reads (and may run on a replica), by its name."""
+    return method_name.startswith(_READS) and not method_name.startswith(_WRITES)
+
+
 def _counted(name: str, method: Callable[..., Awaitable[T]]) -> Callable[..., Awaitable[T]]:
-    reads = name.rpartition(".")[2].startswith(_READS)
+    reads = is_read_call(name.rpartition(".")[2])
 
     @functools.wraps(method)
     async def counted(self: Any, *args: Any, **kwargs: Any) -> T:
@@ -116,7 +127,14 @@ def _counted(name: str, method: Callable[..., Awaitable[T]]) -> Callable[..., Aw
         token = _inside.set(True)
         metrics.calls[name] += 1
         try:
-            return await run(nested=False)
+            # MUD_POOL_ACQUIRE_TIMEOUT is the whole time one call may wait for connections.
+            with call_scope(self._settings.pool_acquire_timeout) as scope:
+                try:
+                    return await run(nested=False)
+                except PersistenceError as exc:
+                    if scope.committed:  # part of the call is in the database
+                        exc.not_applied = False
+                    raise
         except Exception:
             metrics.errors[name] += 1
             raise

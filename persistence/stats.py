@@ -40,6 +40,7 @@ class FieldBounds:
         minimum: Lower bound, or ``None``.
         maximum: Upper bound, or ``None``.
         cap_key: Another stat whose current value caps this one (``max_health``), or ``None``.
+        cap_default: The cap key's default, the cap when a document lacks that key.
         dependent: A stat capped by this one, re-clamped when this one drops, or ``None``.
     """
 
@@ -48,6 +49,7 @@ class FieldBounds:
     minimum: int | None
     maximum: int | None
     cap_key: str | None
+    cap_default: int | None
     dependent: str | None
 
 
@@ -69,12 +71,15 @@ def field_bounds(field_name: str, *, health_floor: int) -> FieldBounds:
     assert isinstance(spec.default, int)  # noqa: S101 - numeric by the whitelist
     minimum = health_floor if field_name == "current_health" else spec.minimum
     dependents = [s.name for s in STAT_REGISTRY.values() if s.maximum == field_name]
+    cap_key = spec.maximum if isinstance(spec.maximum, str) else None
+    cap_default = STAT_REGISTRY[cap_key].default if cap_key is not None else None
     return FieldBounds(
         field=field_name,
         default=spec.default,
         minimum=minimum,
         maximum=spec.maximum if isinstance(spec.maximum, int) else None,
-        cap_key=spec.maximum if isinstance(spec.maximum, str) else None,
+        cap_key=cap_key,
+        cap_default=cap_default if isinstance(cap_default, int) else None,
         dependent=dependents[0] if dependents else None,
     )
 

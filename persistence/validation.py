@@ -4,17 +4,21 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
 from typing import Any, Final
 
 from persistence.errors import ValidationError, describe
+from persistence.models.player import Player
 
 __all__ = [
     "MAX_JSON_DEPTH",
     "as_uuid",
+    "check_datetime",
     "check_json",
     "check_mapping",
     "check_sequence",
     "check_text",
+    "player_id_of",
 ]
 
 MAX_JSON_DEPTH = 32
@@ -44,6 +48,26 @@ def check_text(value: object, what: str, *, max_length: int, allow_empty: bool =
     return value
 
 
+MAX_JSON_INT_BITS: Final = 3321
+"""Largest integer a JSON document may hold, in bits (about 1,000 decimal digits): Python
+refuses to write an int of more than 4,300 digits as text, and no game value needs more."""
+
+
+def check_datetime(value: object, what: str) -> datetime:
+    """A point in time the database can store: a datetime (naive means UTC), as UTC.
+
+    Raises:
+        ValidationError: Not a datetime, or one whose UTC time falls outside years 1-9999
+            (``datetime.max`` in a zone west of UTC), before any SQL.
+    """
+    if not isinstance(value, datetime):
+        raise ValidationError(f"{what} must be a datetime, got {describe(value)}")
+    try:
+        return (value if value.tzinfo else value.replace(tzinfo=UTC)).astimezone(UTC)
+    except (OverflowError, ValueError) as exc:
+        raise ValidationError(f"{what} is beyond the calendar in UTC: {value!r}") from exc
+
+
 MAX_REASON_LENGTH: Final = 1000
 """Longest reason, source or damage type an event and an op_id record carry."""
 
@@ -68,7 +92,11 @@ def check_json(value: object, what: str, *, max_depth: int = MAX_JSON_DEPTH) -> 
         item, depth, path = pending.pop()
         if depth > max_depth:
             raise ValidationError(f"{what} is nested deeper than {max_depth} levels")
-        if item is None or isinstance(item, (bool, int)):
+        if item is None or isinstance(item, bool):
+            continue
+        if isinstance(item, int):
+            if item.bit_length() > MAX_JSON_INT_BITS:
+                raise ValidationError(f"{path} is an integer of more than about 1,000 digits")
             continue
         if isinstance(item, float):
             if item != item or item in (float("inf"), float("-inf")):
@@ -107,6 +135,13 @@ def as_uuid(value: object, what: str = "id") -> uuid.UUID:
         except ValueError:
             pass
     raise ValidationError(f"{what} must be a UUID, got {describe(value)}")
+
+
+def player_id_of(player: object) -> uuid.UUID:
+    """The id of the Player a call was given; anything else is a :class:`ValidationError`."""
+    if not isinstance(player, Player):
+        raise ValidationError(f"expected a Player, got {describe(player)}")
+    return as_uuid(player.player_id, "player_id")
 
 
 def check_mapping(value: object, what: str) -> Mapping[Any, Any]:

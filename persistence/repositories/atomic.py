@@ -22,6 +22,7 @@ from persistence.events import Event, PlayerHPUpdated, PlayerStatUpdated
 from persistence.models.stats import NUMERIC_STATS
 from persistence.operations import check_op_id, claim, record
 from persistence.repositories.base import BaseRepository, Client, as_uuid
+from persistence.repositories.player import stats_problem
 from persistence.stats import (
     MAX_DELTA,
     check_delta,
@@ -44,13 +45,32 @@ T = TypeVar("T")
 
 
 def _valid_int(key: str) -> str:
-    """SQL: the stats key is absent, or a JSON integer that fits a bigint."""
-    value = f"(p.stats ->> {key})::numeric"
+    """SQL: the stats key is absent, or a JSON integer (written as one) that fits a bigint."""
     return (
         f"CASE WHEN NOT p.stats ? {key} THEN true"
         f" WHEN jsonb_typeof(p.stats -> {key}) <> 'number' THEN false"
-        f" ELSE {value} = trunc({value}) AND abs({value}) < 9223372036854775807 END"
+        f" ELSE (p.stats ->> {key}) ~ '^-?[0-9]{{1,18}}$' END"
     )
+
+
+def _int_at(doc: str, key: str, default: str) -> str:
+    """SQL: the stats key as a bigint; ``default`` when absent; an error for anything else.
+
+    ``->>`` alone reads JSON null as SQL NULL (which LEAST and COALESCE then skip: a null
+    max_health would cap nothing) and the string "50" as 50. A present value that is not a
+    JSON number goes through the jsonb cast instead, which fails (22023) for null, strings,
+    booleans and containers, as a number's text that is not an integer fails the bigint cast
+    (22P02): the statement applies nothing and its checked twin names the row.
+    """
+    return (
+        f"CASE WHEN jsonb_typeof({doc} -> {key}) = 'number' THEN ({doc} ->> {key})::bigint"
+        f" WHEN {doc} ? {key} THEN ({doc} -> {key})::bigint ELSE {default} END"
+    )
+
+
+_OLD: Final = _int_at("p.stats", "$3::text", "$4::bigint")
+_CAP: Final = _int_at("p.stats", "$7::text", "$8::bigint")
+_DEPENDENT: Final = _int_at("p.stats", "$9::text", "NULL::bigint")
 
 
 # Which keys of a row make the delta impossible (a document an external tool wrote by hand):
@@ -65,18 +85,17 @@ _BAD_KEYS: Final = (
     "], NULL) AS bad) v"
 )
 
-_DELTA_SQL: Final = """
+_DELTA_SQL: Final = (
+    """
 WITH d AS (
     SELECT * FROM {source}
 ),
 old AS (
     SELECT p.player_id, d.delta, v.bad, p.is_deleted AS deleted,
+           CASE WHEN cardinality(v.bad) = 0 THEN {old} END AS old_value,
            CASE WHEN cardinality(v.bad) = 0
-                THEN COALESCE((p.stats->>$3::text)::bigint, $4::bigint) END AS old_value,
-           CASE WHEN cardinality(v.bad) = 0
-                THEN LEAST(GREATEST(COALESCE((p.stats->>$3::text)::bigint, $4::bigint) + d.delta,
-                                    $5::bigint),
-                           $6::bigint, (p.stats->>$7::text)::bigint) END AS new_value
+                THEN LEAST(GREATEST({old} + d.delta, $5::bigint), $6::bigint, {cap})
+           END AS new_value
       FROM players p JOIN d ON d.player_id = p.player_id
       {bad_keys}
      ORDER BY p.player_id
@@ -85,11 +104,11 @@ old AS (
 upd AS (
     UPDATE players p
        SET stats = CASE
-           WHEN $8::text IS NULL THEN jsonb_set(p.stats, ARRAY[$3::text], to_jsonb(c.new_value))
+           WHEN $9::text IS NULL THEN jsonb_set(p.stats, ARRAY[$3::text], to_jsonb(c.new_value))
            ELSE jsonb_set(
                jsonb_set(p.stats, ARRAY[$3::text], to_jsonb(c.new_value)),
-               ARRAY[$8::text],
-               to_jsonb(LEAST((p.stats->>$8::text)::bigint, c.new_value)))
+               ARRAY[$9::text],
+               to_jsonb(LEAST({dependent}, c.new_value)))
        END
       FROM old c
      WHERE p.player_id = c.player_id
@@ -105,6 +124,11 @@ UNION ALL
 SELECT player_id, NULL, NULL, NULL, NULL, NULL, false, bad, deleted FROM old
  WHERE NOT EXISTS (SELECT 1 FROM upd)
 """
+    # Only the constant SQL fragments above are formatted in: no name, no value.
+    .replace("{old}", _OLD)
+    .replace("{cap}", _CAP)
+    .replace("{dependent}", _DEPENDENT)
+)
 
 # The statements run without the per-row check of _BAD_KEYS first (it costs a third of the
 # statement's server time, held under the row lock): a sound row is applied as is, and a
@@ -113,9 +137,9 @@ SELECT player_id, NULL, NULL, NULL, NULL, NULL, false, bad, deleted FROM old
 _NO_CHECK: Final = "CROSS JOIN LATERAL (SELECT ARRAY[]::text[] AS bad) v"
 
 # $1 uuid[] ids, $2 bigint[] deltas, $3 field, $4 default, $5 minimum, $6 maximum,
-# $7 cap_key, $8 dependent. Applies only if every id exists, is not soft-deleted and every row
-# is sound (all or nothing); otherwise the rows found come back unapplied, each with its bad
-# keys and whether it is soft-deleted.
+# $7 cap_key, $8 the cap key's default, $9 dependent. Applies only if every id exists, is not
+# soft-deleted and every row is sound (all or nothing); otherwise the rows found come back
+# unapplied, each with its bad keys and whether it is soft-deleted.
 _MANY: Final = {
     "source": "unnest($1::uuid[], $2::bigint[]) AS d(player_id, delta)",
     "expected": "cardinality($1::uuid[])",
@@ -133,7 +157,7 @@ CHECKED_STAT_DELTA_SQL: Final = _DELTA_SQL.format(bad_keys=_BAD_KEYS, **_ONE)
 def _without_dependent(sql: str) -> str:
     """The same statement for a field nothing depends on (all but max_health): no CASE."""
     start = sql.index("SET stats = CASE")
-    end = sql.index("END", start) + len("END")
+    end = sql.index("\n       END\n", start) + len("\n       END")  # the outer CASE's END
     return (
         sql[:start]
         + "SET stats = jsonb_set(p.stats, ARRAY[$3::text], to_jsonb(c.new_value))"
@@ -145,11 +169,10 @@ def _without_dependent(sql: str) -> str:
 # clamp, jsonb_set and the values in one statement, with no diagnosis of a failure. They
 # return a row per applied player, and nothing at all when anything is wrong (a missing or
 # soft-deleted player; for a batch, any of them: all or nothing); the checked statement then
-# says why (see _with_diagnosis). Same parameters as the statements above ($8 unused).
+# says why (see _with_diagnosis). Same parameters as the statements above ($9 unused).
 _LEAN_SQL: Final = """
 WITH old AS (
-    SELECT p.player_id, p.stats, {delta} AS delta,
-           COALESCE((p.stats->>$3::text)::bigint, $4::bigint) AS old_value
+    SELECT p.player_id, p.stats, {delta} AS delta, {old} AS old_value
       FROM {rows}
      WHERE {match}NOT p.is_deleted
      ORDER BY p.player_id
@@ -157,8 +180,7 @@ WITH old AS (
 )
 UPDATE players p
    SET stats = jsonb_set(p.stats, ARRAY[$3::text], to_jsonb(
-           LEAST(GREATEST(o.old_value + o.delta, $5::bigint), $6::bigint,
-                 (o.stats->>$7::text)::bigint)))
+           LEAST(GREATEST(o.old_value + o.delta, $5::bigint), $6::bigint, {cap})))
   FROM old o
  WHERE p.player_id = o.player_id{all_found}
 RETURNING p.player_id, o.old_value, (p.stats->>$3::text)::bigint AS new_value, o.delta,
@@ -166,6 +188,8 @@ RETURNING p.player_id, o.old_value, (p.stats->>$3::text)::bigint AS new_value, o
           (p.stats->>'current_health')::bigint AS current_health, true AS applied
 """
 APPLY_STAT_DELTAS_PLAIN_SQL: Final = _LEAN_SQL.format(
+    old=_OLD,
+    cap=_CAP.replace("p.stats", "o.stats"),
     delta="d.delta",
     rows="players p JOIN unnest($1::uuid[], $2::bigint[]) AS d(player_id, delta) "
     "ON d.player_id = p.player_id",
@@ -174,11 +198,21 @@ APPLY_STAT_DELTAS_PLAIN_SQL: Final = _LEAN_SQL.format(
 )
 """:data:`APPLY_STAT_DELTAS_SQL` for a field without a dependent key ($8 is unused)."""
 APPLY_STAT_DELTA_PLAIN_SQL: Final = _LEAN_SQL.format(
-    delta="$2::bigint", rows="players p", match="p.player_id = $1 AND ", all_found=""
+    old=_OLD,
+    cap=_CAP.replace("p.stats", "o.stats"),
+    delta="$2::bigint",
+    rows="players p",
+    match="p.player_id = $1 AND ",
+    all_found="",
 )
 """:data:`APPLY_STAT_DELTA_SQL` for a field without a dependent key ($8 is unused)."""
 CHECKED_STAT_DELTAS_PLAIN_SQL: Final = _without_dependent(CHECKED_STAT_DELTAS_SQL)
 CHECKED_STAT_DELTA_PLAIN_SQL: Final = _without_dependent(CHECKED_STAT_DELTA_SQL)
+
+STATS_OF_SQL: Final = (
+    "SELECT player_id, stats::text AS stats FROM players WHERE player_id = ANY($1)"
+)
+"""The stats documents of a failed delta's players, to name a corrupt one (see _diagnose)."""
 
 _CHECKED: Final = {
     APPLY_STAT_DELTAS_SQL: CHECKED_STAT_DELTAS_SQL,
@@ -256,7 +290,9 @@ class AtomicStatsRepository(BaseRepository):
                 _require_applied(statement, ids, found)
                 return found
 
-            changes = _changes(field_name, ids, await _with_diagnosis(once, sql))
+            changes = _changes(
+                field_name, ids, await _with_diagnosis(once, sql, self._diagnose(ids))
+            )
         else:
             # Everything that changes the outcome or its events: a repeat must match it all.
             request = {
@@ -283,6 +319,7 @@ class AtomicStatsRepository(BaseRepository):
                     functools.partial(attempt, statement=statement), idempotent=True
                 ),
                 sql,
+                self._diagnose(ids),
             )
             if replayed:
                 return changes
@@ -314,8 +351,26 @@ class AtomicStatsRepository(BaseRepository):
             _require_applied(statement, ids, found)
             return found
 
-        rows = await _with_diagnosis(once, sql)
+        rows = await _with_diagnosis(once, sql, self._diagnose(ids))
         return {r["player_id"]: r["new_value"] for r in rows}
+
+    def _diagnose(self, ids: list[uuid.UUID]) -> Callable[[], Awaitable[CorruptRowError | None]]:
+        """Why a checked delta statement still failed: a row the database's CHECKs refuse.
+
+        A row written before the stats CHECKs existed (added ``NOT VALID``) may be corrupt in
+        a key the delta does not read; the delta's write then breaks a CHECK. The rows are
+        read and validated as a read would, to name the first corrupt one.
+        """
+
+        async def diagnose() -> CorruptRowError | None:
+            rows = await self._statement(STATS_OF_SQL, [ids])
+            for row in rows:
+                problem = stats_problem(row["player_id"], row["stats"])
+                if problem is not None:
+                    return problem
+            return None
+
+        return diagnose
 
     def _delta_statement(
         self, field_name: str, ids: list[uuid.UUID], values: list[int]
@@ -328,6 +383,7 @@ class AtomicStatsRepository(BaseRepository):
             bounds.minimum,
             bounds.maximum,
             bounds.cap_key,
+            bounds.cap_default,
         ]
         single = len(ids) == 1
         if bounds.dependent is None:  # every field but max_health: the plain statement
@@ -352,7 +408,11 @@ def _require_applied(sql: str, ids: list[uuid.UUID], rows: list[Row]) -> None:
     raise _not_applied(ids, rows)
 
 
-async def _with_diagnosis(run: Callable[[str], Awaitable[T]], sql: str) -> T:
+async def _with_diagnosis(
+    run: Callable[[str], Awaitable[T]],
+    sql: str,
+    diagnose: Callable[[], Awaitable[CorruptRowError | None]],
+) -> T:
     """Run the fast delta statement; if it failed or applied nothing, run its checked twin.
 
     A corrupt stats document (written outside the layer) makes the fast statement fail with
@@ -360,12 +420,20 @@ async def _with_diagnosis(run: Callable[[str], Awaitable[T]], sql: str) -> T:
     player makes it apply nothing (``run`` raises :class:`_NothingApplied`, see
     :func:`_require_applied`). The checked statement then names the corrupt row
     (``CorruptRowError``) or the soft-deleted or missing players, nothing applied, or
-    applies the delta when the cause is gone by then, or fails the same way again.
+    applies the delta when the cause is gone by then, or fails the same way again; when it
+    fails on a CHECK or a cast again, ``diagnose`` names the corrupt row if it finds one.
     """
     try:
         return await run(sql)
     except (DataError, ConstraintViolationError, _NothingApplied):
+        pass
+    try:
         return await run(_CHECKED[sql])
+    except (DataError, ConstraintViolationError) as exc:
+        corrupt = await diagnose()
+        if corrupt is None:
+            raise
+        raise corrupt from exc
 
 
 def _checked_deltas(deltas: object) -> tuple[list[uuid.UUID], list[int]]:

@@ -43,7 +43,7 @@ from persistence.repositories.item import (
     items_from_rows,
     prototype_weights,
 )
-from persistence.validation import check_json, check_sequence
+from persistence.validation import check_datetime, check_json, check_sequence
 
 __all__ = [
     "CONTAINER_COLUMNS",
@@ -183,11 +183,7 @@ def check_contents(value: object) -> ContentsPolicy:
 
 
 def _aware(value: object, what: str) -> datetime | None:
-    if value is None:
-        return None
-    if not isinstance(value, datetime):
-        raise ValidationError(f"{what} must be a datetime, got {describe(value)}")
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
+    return None if value is None else check_datetime(value, what)
 
 
 def _json_object(value: object, what: str) -> str:
@@ -326,6 +322,10 @@ class ContainerSpec:
         )
 
 
+EQUIPMENT_PLAYER_FKEY: Final = "containers_equipment_player_fkey"
+"""An equipment container's player must exist (migration 9)."""
+
+
 class ContainerRepository(BaseRepository, metrics_name="containers"):
     """Containers and their contents; reads are typed ``Container`` models with ``items``."""
 
@@ -353,6 +353,9 @@ class ContainerRepository(BaseRepository, metrics_name="containers"):
             ValidationError: Bad enum values, capacity outside 1..20, more items than slots,
                 a missing room_id (environment, corpse) or entity_id (equipment); before SQL.
             DuplicateError: An item id already exists; nothing was created.
+            NotFoundError: The room, an item's prototype, or an equipment container's
+                player does not exist (the database checks: a player being deleted at the
+                same moment takes the new container with it, or makes this call fail).
         """
         spec = ContainerSpec.parse(
             source_type,
@@ -367,9 +370,7 @@ class ContainerRepository(BaseRepository, metrics_name="containers"):
             metadata=metadata,
             items=items,
         )
-        container_id = uuid.uuid4()
-        await self._create(spec, container_id)
-        return await self.require_container(container_id)
+        return await self._create(spec, uuid.uuid4())
 
     async def ensure_container(
         self,
@@ -406,16 +407,19 @@ class ContainerRepository(BaseRepository, metrics_name="containers"):
                 check_same_container(existing, spec)
                 return existing, False
             try:
-                await self._create(spec, cid)
+                return await self._create(spec, cid), True
             except DuplicateError as exc:
                 if exc.constraint != "containers_pkey":
                     raise
                 continue  # created meanwhile by another caller: read theirs
-            return await self.require_container(cid), True
         raise ConflictError(f"container {cid} kept being created and removed")
 
-    async def _create(self, spec: ContainerSpec, container_id: uuid.UUID) -> None:
-        """Insert the container and its new items in one transaction; publish the event."""
+    async def _create(self, spec: ContainerSpec, container_id: uuid.UUID) -> Container:
+        """Insert the container and its new items in one transaction; publish the event.
+
+        The container is read back in the same transaction: once the insert has committed,
+        nothing of this call is left to fail.
+        """
         kind, room, entity, specs = spec.source_type, spec.room_id, spec.entity_id, spec.items
         row = {
             "container_id": container_id,
@@ -438,7 +442,7 @@ class ContainerRepository(BaseRepository, metrics_name="containers"):
             ]
         )
 
-        async def attempt(conn: Client) -> None:
+        async def attempt(conn: Client) -> Container:
             if specs and spec.weight_limit is not None:
                 weights = await prototype_weights(self._db, conn, specs)
                 incoming = sum(weights[s.prototype_id] * s.quantity for s in specs)
@@ -446,12 +450,15 @@ class ContainerRepository(BaseRepository, metrics_name="containers"):
             await Container.create(using_db=conn, **row)
             if specs:
                 await self._fetch(conn, INSERT_ITEMS_SQL, [payload])
+            return await self._read_in(conn, container_id)
 
         try:
-            await self._atomic(attempt, idempotent=False)
-        except ForeignKeyError as exc:  # the room or a prototype does not exist
+            created = await self._atomic(attempt, idempotent=False)
+        except ForeignKeyError as exc:  # the room, the player or a prototype does not exist
             if exc.constraint == PROTOTYPE_FKEY:
                 await prototype_weights(self._db, self._db.client(), specs)  # names it
+            if exc.constraint == EQUIPMENT_PLAYER_FKEY:
+                raise NotFoundError("player", entity) from exc
             raise NotFoundError("room", room) from exc
         self._emit(
             ContainerCreated(
@@ -462,6 +469,17 @@ class ContainerRepository(BaseRepository, metrics_name="containers"):
                 item_instance_ids=tuple(s.item_instance_id for s in specs),
             )
         )
+        return created
+
+    async def _read_in(self, conn: Client, container_id: uuid.UUID) -> Container:
+        """The container with its items, read on ``conn`` (inside the write's transaction)."""
+        rows = await self._fetch(
+            conn, f"{_SELECT_WITH_ITEMS} WHERE c.container_id = $1{_ORDER}", [container_id]
+        )
+        found = containers_from_rows(rows)
+        if not found:
+            raise NotFoundError("container", container_id)
+        return found[0]
 
     async def get_container(self, container_id: uuid.UUID | str) -> Container | None:
         """The container with its items, or ``None``; one query."""
@@ -518,15 +536,15 @@ class ContainerRepository(BaseRepository, metrics_name="containers"):
         if metadata is not None:
             changes["metadata"] = metadata
 
-        async def update(conn: Client) -> int:
-            updated: int = await Container.filter(container_id=cid).using_db(conn).update(**changes)
-            return updated
+        async def update(conn: Client) -> Container:
+            if not await Container.filter(container_id=cid).using_db(conn).update(**changes):
+                raise NotFoundError("container", cid)
+            return await self._read_in(conn, cid)  # in the same transaction (see _create)
 
-        if not await self._atomic(update, idempotent=True, atomic=False):
-            raise NotFoundError("container", cid)
+        updated = await self._atomic(update, idempotent=True)
         changed = tuple(n for n, v in (("lock_state", lock), ("metadata", meta)) if v is not None)
         self._emit(ContainerUpdated(container_id=cid, fields=changed))
-        return await self.require_container(cid)
+        return updated
 
     async def get_decayed_containers(self, current_time: datetime | None = None) -> list[Container]:
         """Containers whose ``decay_at`` has passed (default: now), oldest first, with items."""
@@ -707,24 +725,23 @@ class ContainerRepository(BaseRepository, metrics_name="containers"):
             "weight_limit": limit,
         }
 
-        async def attempt(conn: Client) -> CorpseCreated | uuid.UUID:
+        async def attempt(conn: Client) -> tuple[CorpseCreated | None, Container]:
             if key is not None:
                 replay = await claim(self._db, conn, key, "corpse", request)
-                if replay is not None:
-                    return uuid.UUID(replay["container_id"])
+                if replay is not None:  # a repeat: the corpse the first call made
+                    return None, await self._read_in(conn, uuid.UUID(replay["container_id"]))
             made = await self._corpse_in(conn, pid, room, decay_after, grace_period, limit)
             if key is not None:
                 await record(conn, key, {"container_id": str(made.container_id)})
-            return made
+            return made, await self._read_in(conn, made.container_id)  # see _create
 
         try:
-            outcome = await self._atomic(attempt, idempotent=key is not None)
+            event, corpse = await self._atomic(attempt, idempotent=key is not None)
         except ForeignKeyError as exc:  # the room does not exist (the database checks)
             raise NotFoundError("room", room) from exc
-        if isinstance(outcome, uuid.UUID):  # a repeat: the corpse the first call made
-            return await self.require_container(outcome)
-        self._emit(outcome)
-        return await self.require_container(outcome.container_id)
+        if event is not None:
+            self._emit(event)
+        return corpse
 
     async def create_corpse_for(
         self,

@@ -8,7 +8,7 @@ from dataclasses import asdict, dataclass
 from typing import Any, Final
 
 from persistence.db import Row
-from persistence.errors import NotFoundError, PlayerSoftDeletedError, ValidationError, describe
+from persistence.errors import NotFoundError, PlayerSoftDeletedError, ValidationError
 from persistence.events import Event, PlayerLeveledUp, PlayerXPAwarded
 from persistence.models.player import Player
 from persistence.operations import check_op_id, claim, record
@@ -21,7 +21,7 @@ from persistence.stats import (
     missing_ids,
     whitelisted_field,
 )
-from persistence.validation import check_mapping, check_reason
+from persistence.validation import check_mapping, check_reason, player_id_of
 
 __all__ = ["ExperienceChange", "ExperienceRepository", "xp_events"]
 
@@ -157,9 +157,7 @@ class ExperienceRepository(AtomicStatsRepository, metrics_name="experience"):
         self, player: Player, amount: int, source: str = "unknown", *, op_id: str | None = None
     ) -> ExperienceChange:
         """Award XP to ``player`` atomically; refresh its XP and level from the database."""
-        if not isinstance(player, Player):
-            raise ValidationError(f"expected a Player, got {describe(player)}")
-        pid = as_uuid(player.player_id, "player_id")
+        pid = player_id_of(player)
         changes = await self._xp({pid: check_amount(amount)}, source, op_id, "gain_experience")
         change = next(iter(changes.values()))
         player.accept_columns(experience_points=change.new_xp, level=change.new_level)

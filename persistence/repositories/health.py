@@ -11,11 +11,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Final
 
-from persistence.errors import ValidationError, describe
 from persistence.models.player import Player
 from persistence.repositories.atomic import AtomicStatsRepository, StatChange
 from persistence.stats import check_amount, check_delta
-from persistence.validation import as_uuid, check_reason
+from persistence.validation import as_uuid, check_reason, player_id_of
 
 __all__ = ["HealthChange", "HealthRepository", "health_change"]
 
@@ -99,7 +98,7 @@ class HealthRepository(AtomicStatsRepository, metrics_name="health"):
         value = check_amount(amount)
         check_reason(damage_type, "damage_type")
         change = await self._update(
-            _player_id(player), -value, f"damage:{damage_type}", op_id, "damage_player"
+            player_id_of(player), -value, f"damage:{damage_type}", op_id, "damage_player"
         )
         _refresh(player, change)
         return change.new_value
@@ -111,7 +110,7 @@ class HealthRepository(AtomicStatsRepository, metrics_name="health"):
             InvalidAmountError: ``amount`` is negative or not an int, before any SQL.
         """
         value = check_amount(amount)
-        change = await self._update(_player_id(player), value, "healing", op_id, "heal_player")
+        change = await self._update(player_id_of(player), value, "healing", op_id, "heal_player")
         _refresh(player, change)
         return change.new_value
 
@@ -152,7 +151,7 @@ class HealthRepository(AtomicStatsRepository, metrics_name="health"):
             NotFoundError: No such player.
             InvalidAmountError: ``delta`` is not an int in range, before any SQL.
         """
-        pid = _player_id(player) if isinstance(player, Player) else as_uuid(player, "player_id")
+        pid = player_id_of(player) if isinstance(player, Player) else as_uuid(player, "player_id")
         value = check_delta(delta)
         changes = await self._apply_field_deltas(
             "current_health", {pid: value}, reason, op_id=op_id, operation="change_health"
@@ -213,12 +212,6 @@ def health_change(change: StatChange, floor: int, op_id: str | None) -> HealthCh
         died=change.old_value > floor >= change.new_value,
         change_id=change_id,
     )
-
-
-def _player_id(player: Player) -> uuid.UUID:
-    if not isinstance(player, Player):
-        raise ValidationError(f"expected a Player, got {describe(player)}")
-    return player.player_id
 
 
 def _refresh(player: Player, change: StatChange) -> None:

@@ -56,7 +56,7 @@ from persistence.models.room import Room
 from persistence.models.stats import STAT_REGISTRY, PlayerStats
 from persistence.repositories.base import BaseRepository, Client, as_uuid, check_text
 from persistence.repositories.cache import RoomCache
-from persistence.validation import check_json, check_sequence
+from persistence.validation import check_datetime, check_json, check_sequence, player_id_of
 
 __all__ = [
     "PlayerRepository",
@@ -64,6 +64,7 @@ __all__ = [
     "StatsKeysHold",
     "StatsPatch",
     "name_key",
+    "name_problem",
     "normalize_name",
     "validate_player",
 ]
@@ -366,6 +367,15 @@ def report_corrupt(corrupt: Sequence[CorruptRowError], emit: Callable[..., None]
         )
 
 
+def stats_problem(player_id: object, document: str) -> CorruptRowError | None:
+    """The error a read would raise for this stats document (JSON text), or ``None``."""
+    try:
+        PlayerStats.model_validate_json(document, strict=True)
+    except PydanticValidationError as exc:
+        return _corrupt(player_id, exc)
+    return None
+
+
 def _corrupt(player_id: object, exc: PydanticValidationError) -> CorruptRowError:
     fields = tuple(
         dict.fromkeys(str(e["loc"][0]) if e["loc"] else "stats" for e in exc.errors())
@@ -461,17 +471,52 @@ def _scripts(name: str) -> set[str]:
     return found
 
 
-def normalize_name(name: str) -> str | None:
-    """A player name as stored: NFKC-normalised; ``None`` if its letters mix scripts.
+# Characters no name shows: controls, format characters (zero-width space and joiners, soft
+# hyphen, bidirectional overrides), private use, surrogates, unassigned code points, line and
+# paragraph separators. A name carrying one looks like the name without it.
+_INVISIBLE: Final = frozenset({"Cc", "Cf", "Co", "Cs", "Cn", "Zl", "Zp"})
 
-    NFKC folds compatibility forms (``Armitage`` in full-width letters is ``Armitage``), so the
-    case-insensitive unique index sees them as one name. A name mixing scripts (Latin letters
-    with Cyrillic look-alikes) is refused: that is how impersonations are made,
-    and no real name needs it. A name in one other script (Greek, Cyrillic, Japanese) is a
-    name of its own.
+# Letters that exist for phonetics and technical use, not for writing names (Unicode's
+# identifier profile calls them technical): IPA and phonetic extensions, modifier letters,
+# small capitals. Each looks like a common letter (U+0251 like "a", U+1D00 like "A").
+_TECHNICAL_BLOCKS: Final = (
+    (0x0250, 0x02FF),  # IPA Extensions, Spacing Modifier Letters
+    (0x1D00, 0x1DFF),  # Phonetic Extensions (+ Supplement), Combining Marks Supplement
+    (0xA720, 0xA7FF),  # Latin Extended-D (small capitals, medievalist letters)
+    (0xAB30, 0xAB6F),  # Latin Extended-E
+)
+
+
+def name_problem(name: str) -> str | None:
+    """Why ``name`` (as :func:`normalize_name` folded it) cannot be a player name, or ``None``."""
+    for char in name:
+        if unicodedata.category(char) in _INVISIBLE:
+            return f"contains an invisible or control character (U+{ord(char):04X})"
+        if any(low <= ord(char) <= high for low, high in _TECHNICAL_BLOCKS):
+            return f"contains a phonetic or technical letter (U+{ord(char):04X})"
+    if len(_scripts(name)) > 1:
+        return "mixes letters of different scripts (e.g. Latin with Cyrillic look-alikes)"
+    return None
+
+
+def _folded(name: str) -> str:
+    # NFKC, then whitespace as one plain space between words ("Armitage " is "Armitage").
+    return " ".join(unicodedata.normalize("NFKC", name).split())
+
+
+def normalize_name(name: str) -> str | None:
+    """A player name as stored; ``None`` if it cannot be one (see :func:`name_problem`).
+
+    NFKC folds compatibility forms (``Armitage`` in full-width letters is ``Armitage``) and
+    whitespace is trimmed and collapsed, so the case-insensitive unique index sees such
+    variants as one name. A name that differs from another only by what cannot be seen
+    (zero-width characters, bidirectional controls), by phonetic look-alike letters, or by
+    mixing scripts (Latin letters with Cyrillic look-alikes) is refused: that is how
+    impersonations are made, and no real name needs it. A name in one other script (Greek,
+    Cyrillic, Japanese) is a name of its own.
     """
-    folded = unicodedata.normalize("NFKC", name)
-    return None if len(_scripts(folded)) > 1 else folded
+    folded = _folded(name)
+    return None if name_problem(folded) is not None else folded
 
 
 def validate_player(player: Player, *, health_floor: int) -> dict[str, Any]:
@@ -496,12 +541,10 @@ def validate_player(player: Player, *, health_floor: int) -> dict[str, Any]:
     floor = health_floor
     if stats.current_health < floor:
         raise ValidationError(f"current_health {stats.current_health} is below {floor}")
-    name = normalize_name(check_text(player.name, "player name", max_length=_NAME_LENGTH))
-    if name is None:
-        raise ValidationError(
-            f"player name {describe(player.name)} mixes letters of different scripts "
-            "(e.g. Latin with Cyrillic look-alikes)"
-        )
+    name = _folded(check_text(player.name, "player name", max_length=_NAME_LENGTH))
+    problem = name_problem(name)
+    if problem is not None or not name:
+        raise ValidationError(f"player name {describe(player.name)} {problem or 'is blank'}")
     if not name.strip() or len(name) > _NAME_LENGTH:
         raise ValidationError(f"player name must be 1-{_NAME_LENGTH} characters, not blank")
     if name != player.name:
@@ -521,6 +564,8 @@ def validate_player(player: Player, *, health_floor: int) -> dict[str, Any]:
     for column in ("created_at", "last_active"):
         if getattr(player, column, None) is None:
             object.__setattr__(player, column, now)
+        else:
+            check_datetime(getattr(player, column), column)
     document = stats.model_dump()
     check_json(document, "stats")  # a game's own keys too: JSON only, bounded depth
     return document
@@ -674,7 +719,9 @@ class PlayerRepository(BaseRepository, metrics_name="players"):
             f"{_SELECT} WHERE current_room_id = $1 AND NOT is_deleted ORDER BY lower(name)",
             [room_id],
         )
-        return await self._checked(self._good_rows(rows))
+        players = await self._checked(self._good_rows(rows))
+        # With the room fix on read, those it just moved away are no longer in this room.
+        return [p for p in players if p.current_room_id == room_id]
 
     async def get_players_batch(self, player_ids: Sequence[uuid.UUID | str]) -> list[Player]:
         """The active players with these ids in one query, in the order asked.
@@ -700,10 +747,17 @@ class PlayerRepository(BaseRepository, metrics_name="players"):
 
     def _misplaced(self, player: Player) -> bool:
         """Whether the room fix would move this player (a room known to be missing)."""
+        return not player.is_deleted and self._missing_room(player.current_room_id)
+
+    def _missing_room(self, room: str) -> bool:
+        """Whether ``room`` is known not to exist.
+
+        Not cached and not an instance made at run time, while the cache is loaded and not
+        empty (else nothing is known).
+        """
         rooms = self._room_cache
-        if not len(rooms) or not getattr(rooms, "loaded", True) or player.is_deleted:
+        if not len(rooms) or not getattr(rooms, "loaded", True):
             return False
-        room = player.current_room_id
         return room not in rooms and not room.startswith(self._settings.instance_room_prefixes)
 
     def _good_rows(self, rows: list[Row]) -> list[Player]:
@@ -863,8 +917,7 @@ class PlayerRepository(BaseRepository, metrics_name="players"):
             DuplicateError: The player (or another one with this name) exists.
             ValidationError: The copy's values are invalid; nothing was sent.
         """
-        await self._insert(player, self._validated(player))
-        return await self.require_player(player.player_id)
+        return await self._insert(player, self._validated(player))
 
     async def get_or_create_player(
         self,
@@ -892,6 +945,8 @@ class PlayerRepository(BaseRepository, metrics_name="players"):
 
         Raises:
             DuplicateError: The name belongs to another account's player.
+            NotFoundError: A new player's room is known not to exist (not in the loaded room
+                cache and not an instance room); nothing was written.
             ValidationError: A bad name, id or room; before any SQL.
         """
         check_text(name, "name", max_length=10_000)
@@ -923,31 +978,39 @@ class PlayerRepository(BaseRepository, metrics_name="players"):
                         constraint="players_name_lower_key",
                     )
                 return existing, False
+            if self._missing_room(room):
+                raise NotFoundError("room", room)
             try:
-                await self._insert(candidate, stats)
+                return await self._insert(candidate, stats), True
             except DuplicateError as exc:
                 if exc.constraint not in (None, "players_name_lower_key"):
                     raise
                 continue  # created meanwhile by another caller: read theirs
-            return await self.require_player(candidate.player_id), True
         raise ConflictError(f"the player {candidate.name!r} kept being created and deleted")
 
-    async def _insert(self, player: Player, stats: dict[str, Any]) -> None:
-        """Insert a new row from ``player`` (a model query), and record it as written."""
+    async def _insert(self, player: Player, stats: dict[str, Any]) -> Player:
+        """Insert a new row from ``player`` (a model query), and record it as written.
+
+        Returns the row as stored, read back in the same transaction: once the insert has
+        committed, nothing of the call is left to fail.
+        """
         values = {column: getattr(player, column) for column in _COLUMN_TYPES}
 
-        async def insert(client: Client) -> None:
+        async def insert(client: Client) -> Player:
             await Player.create(
                 using_db=client,
                 player_id=player.player_id,
                 stats=PlayerStats.model_validate(stats),
                 **values,
             )
+            rows = await self._fetch(client, f"{_SELECT} WHERE player_id = $1", [player.player_id])
+            return players_from_rows(rows)[0]
 
-        await self._atomic(insert, idempotent=False, atomic=False)
+        stored = await self._atomic(insert, idempotent=False)
         player.mark_written(values, stats, [], full=True)
         object.__setattr__(player, "_saved_in_db", True)
         self._emit(PlayerCreated(player_id=player.player_id, name=player.name))
+        return stored
 
     async def move_player(self, player: Player, direction: str) -> Room:
         """Walk ``player`` through the exit ``direction`` of its room; return the room entered.
@@ -1063,26 +1126,33 @@ class PlayerRepository(BaseRepository, metrics_name="players"):
         Raises:
             NotFoundError: No such player.
             DuplicateError: Another active character took the name meanwhile (rename one).
+            CorruptRowError: The row's stats document is corrupt; it stays soft-deleted.
         """
         pid = as_uuid(player_id, "player_id")
 
-        async def unmark(client: Client) -> int:
+        async def unmark(client: Client) -> tuple[int, Player]:
             restored: int = (
                 await Player.filter(player_id=pid, is_deleted=True)
                 .using_db(client)
                 .update(is_deleted=False, deleted_at=None)
             )
-            return restored
+            # Read back in the same transaction: a row that cannot be read (a corrupt stats
+            # document) raises here and rolls the restore back, instead of committing it
+            # and failing after.
+            rows = await self._fetch(client, f"{_SELECT} WHERE player_id = $1", [pid])
+            if not rows:
+                raise NotFoundError("player", pid)
+            return restored, players_from_rows(rows)[0]
 
         try:
-            restored = await self._atomic(unmark, idempotent=True, atomic=False)
+            restored, player = await self._atomic(unmark, idempotent=True)
         except DuplicateError as exc:
             raise DuplicateError(
                 f"player {pid} cannot be restored: another active character has its name "
                 "(ignoring case); rename one of them first",
                 constraint=exc.constraint,
             ) from exc
-        player = await self.require_player(pid)
+        player = (await self._checked([player]))[0]
         if restored:
             self._emit(PlayerRestored(player_id=pid))
         return player
@@ -1096,11 +1166,7 @@ class PlayerRepository(BaseRepository, metrics_name="players"):
             NotFoundError: No such player.
         """
         pid = as_uuid(player_id, "player_id")
-        if timestamp is not None and not isinstance(timestamp, datetime):
-            raise ValidationError(f"timestamp must be a datetime, got {describe(timestamp)}")
-        when = timestamp or datetime.now(UTC)
-        if when.tzinfo is None:
-            when = when.replace(tzinfo=UTC)
+        when = datetime.now(UTC) if timestamp is None else check_datetime(timestamp, "timestamp")
 
         async def touch(client: Client) -> int:
             updated: int = (
@@ -1131,6 +1197,7 @@ class PlayerRepository(BaseRepository, metrics_name="players"):
         Returns:
             Whether the player was moved.
         """
+        player_id_of(player)
         rooms = self._room_cache
         if not len(rooms) or not getattr(rooms, "loaded", True):
             return False

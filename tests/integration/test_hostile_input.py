@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import math
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import asyncpg
@@ -428,6 +428,8 @@ odd_json = st.one_of(
     st.sampled_from(
         [object(), {1, 2}, float("nan"), float("inf"), b"bytes", {1: "x"}, {"k": "\x00"}]
     ).map(lambda v: {"v": v}),
+    # Integers past what JSON text carries here (Python writes at most 4,300 digits).
+    st.integers(min_value=900, max_value=6000).map(lambda digits: {"v": -(10**digits)}),
     json_values,
 )
 durations = st.one_of(
@@ -486,3 +488,58 @@ async def test_experience_never_overflows(
     )
     assert stored == sum(gains)
     await clean_db.execute("DELETE FROM players WHERE player_id = $1", player.player_id)
+
+
+zones = st.integers(min_value=-14 * 60, max_value=14 * 60).map(
+    lambda minutes: timezone(timedelta(minutes=minutes))
+)
+moments = st.one_of(
+    st.datetimes(timezones=st.none() | zones),
+    st.sampled_from([datetime.max, datetime.min]).flatmap(
+        lambda edge: zones.map(lambda zone: edge.replace(tzinfo=zone))
+    ),
+    anything,
+)
+
+
+@settings(SETTINGS, max_examples=200)
+@given(moment=moments)
+async def test_any_date_is_stored_or_refused_with_a_typed_error(
+    layer: AsyncPersistenceLayer,
+    clean_db: asyncpg.Connection,
+    world: dict[str, Any],
+    moment: Any,
+) -> None:
+    """Dates at the calendar's edges in any zone, and things that are not dates."""
+    player = world["player"]
+    calls = [
+        layer.containers.create_container("environment", room_id=FOYER, decay_at=moment),
+        layer.containers.get_decayed_containers(moment),
+        layer.players.update_player_last_active(player.player_id, moment),
+    ]
+    for call in calls:
+        before = await _fingerprint(clean_db)
+        await _refused_cleanly(clean_db, before, call)
+    await clean_db.execute("DELETE FROM containers WHERE container_id <> $1", world["box"])
+
+
+@settings(SETTINGS, max_examples=100)
+@given(thing=anything)
+async def test_what_is_not_a_player_is_refused_where_a_player_is_taken(
+    layer: AsyncPersistenceLayer, clean_db: asyncpg.Connection, world: dict[str, Any], thing: Any
+) -> None:
+    calls = [
+        layer.apply_fear(thing, 1),
+        layer.apply_lucidity_loss(thing, 1),
+        layer.apply_corruption(thing, 1),
+        layer.gain_occult_knowledge(thing, 1),
+        layer.validate_and_fix_player_room(thing),
+        layer.health.damage_player(thing, 1),
+        layer.experience.gain_experience(thing, 1),
+        layer.players.save_player(thing),
+        layer.move_player(thing, "north"),
+    ]
+    for call in calls:
+        before = await _fingerprint(clean_db)
+        ok, _ = await _refused_cleanly(clean_db, before, call)
+        assert not ok

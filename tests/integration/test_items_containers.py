@@ -44,6 +44,10 @@ async def _rooms_exist(layer: AsyncPersistenceLayer) -> None:
     await layer.seed_world()
 
 
+MOVES_ONLY = "WHERE reason <> 'created'"
+"""The ledger's moves, without the creation row every item starts with."""
+
+
 def iid() -> str:
     return f"item-{uuid.uuid4().hex[:16]}"
 
@@ -273,7 +277,7 @@ class TestContainers:
         assert sent == []
 
     async def test_lookups_by_room_and_entity(self, layer: AsyncPersistenceLayer) -> None:
-        wearer = uuid.uuid4()
+        wearer = await a_player(layer)  # an equipment container's player must exist
         one = await chest(layer)
         two = await chest(layer, items=[{"item_instance_id": iid(), "prototype_id": "gem"}])
         pack = await layer.containers.create_container("equipment", entity_id=wearer)
@@ -319,7 +323,7 @@ class TestContainers:
         item = iid()
         pack = await layer.containers.create_container(
             "equipment",
-            entity_id=uuid.uuid4(),
+            entity_id=await a_player(layer),
             items=[{"item_instance_id": item, "prototype_id": "rope"}],
         )
         with pytest.raises(ValidationError):
@@ -370,7 +374,7 @@ class TestTransfers:
         refreshed = await layer.containers.require_container(box.container_id)
         assert [i.item_instance_id for i in refreshed.items][-1] == item.item_instance_id
         assert await layer.items.get_items_by_owner("player", pid) == []
-        ledger = await clean_db.fetch("SELECT * FROM item_movements")
+        ledger = await clean_db.fetch(f"SELECT * FROM item_movements {MOVES_ONLY} ORDER BY id")
         assert [(r["from_owner_type"], r["to_owner_type"]) for r in ledger] == [
             ("player", "container")
         ]
@@ -389,7 +393,7 @@ class TestTransfers:
             )
         assert info.value.actual_owner == ("player", pid)
         assert (await owners(clean_db))[item.item_instance_id] == ("player", pid)
-        assert await clean_db.fetchval("SELECT count(*) FROM item_movements") == 0
+        assert await clean_db.fetchval(f"SELECT count(*) FROM item_movements {MOVES_ONLY}") == 0
 
     async def test_full_and_locked_containers(self, layer: AsyncPersistenceLayer) -> None:
         pid = await a_player(layer)
@@ -472,7 +476,7 @@ class TestTransfers:
         )
         assert (first.replayed, again.replayed) == (False, True)
         assert again.item_instance_ids == first.item_instance_ids
-        assert await clean_db.fetchval("SELECT count(*) FROM item_movements") == 1
+        assert await clean_db.fetchval(f"SELECT count(*) FROM item_movements {MOVES_ONLY}") == 1
         assert len(bus.of(ItemsTransferred)) == 1
         with pytest.raises(OperationReusedError):
             await layer.items.transfer_item(
@@ -495,7 +499,7 @@ class TestTransfers:
             )
         )
         assert sorted(r.replayed for r in results) == [False] + [True] * 9
-        assert await clean_db.fetchval("SELECT count(*) FROM item_movements") == 1
+        assert await clean_db.fetchval(f"SELECT count(*) FROM item_movements {MOVES_ONLY}") == 1
 
     async def test_two_looters_race_for_one_item(
         self, layer: AsyncPersistenceLayer, clean_db: asyncpg.Connection
@@ -610,3 +614,81 @@ async def test_deleting_a_player_takes_their_items_and_gear(
     assert await layer.players.delete_player(pid)
     assert await layer.containers.get_container(pack.container_id) is None
     assert set(await owners(clean_db)) == {floor.item_instance_id}
+
+
+CREATIONS = (
+    "SELECT item_instance_id, from_owner_type, from_owner_id, to_owner_type, to_owner_id, op_id"
+    " FROM item_movements WHERE reason = 'created' ORDER BY id"
+)
+
+
+class TestCreationLedger:
+    """Every item's first ledger row is its creation: from nowhere to its first owner."""
+
+    async def test_each_way_of_creating_an_item_records_its_first_owner(
+        self,
+        layer: AsyncPersistenceLayer,
+        clean_db: asyncpg.Connection,
+        monkeypatch: pytest.MonkeyPatch,
+    ) -> None:
+        pid = await a_player(layer)
+        on_floor, held, kept = iid(), iid(), iid()
+        sent = count_queries(layer, monkeypatch)
+        await layer.items.create_item_instance(on_floor, "coin", owner_type="room", owner_id=FOYER)
+        assert len(sent) == 1  # the creation row is written by the insert's own statement
+        await layer.items.create_item_instance(held, "knife", owner_type="player", owner_id=pid)
+        await layer.items.ensure_item_instance(kept, "gem", owner_type="player", owner_id=pid)
+        await layer.items.ensure_item_instance(kept, "gem", owner_type="room", owner_id=FOYER)
+        in_box = [iid(), iid()]
+        box = await chest(
+            layer, items=[{"item_instance_id": i, "prototype_id": "gem"} for i in in_box]
+        )
+        added = iid()
+        await layer.items.create_item_instance(
+            added, "gem", owner_type="container", owner_id=box.container_id
+        )
+        spare, _ = await layer.containers.ensure_container(
+            uuid.uuid4(),
+            "environment",
+            room_id=FOYER,
+            items=[{"item_instance_id": iid(), "prototype_id": "coin"}],
+        )
+        with pytest.raises(DuplicateError):
+            await layer.items.create_item_instance(held, "knife", owner_type="room", owner_id=FOYER)
+        with pytest.raises(DuplicateError):  # the container and its items roll back together
+            await chest(layer, items=[{"item_instance_id": on_floor, "prototype_id": "gem"}])
+
+        box_id, spare_id = str(box.container_id), str(spare.container_id)
+        rows = [tuple(r) for r in await clean_db.fetch(CREATIONS)]
+        assert rows == [
+            (on_floor, None, None, "room", FOYER, None),
+            (held, None, None, "player", pid, None),
+            (kept, None, None, "player", pid, None),
+            *((i, None, None, "container", box_id, None) for i in in_box),
+            (added, None, None, "container", box_id, None),
+            (spare.items[0].item_instance_id, None, None, "container", spare_id, None),
+        ]
+        assert await clean_db.fetchval("SELECT count(*) FROM item_movements") == len(rows)
+        assert (await layer.audit()).ok
+
+    async def test_moves_follow_the_creation_and_the_audit_replays_them(
+        self, layer: AsyncPersistenceLayer, clean_db: asyncpg.Connection
+    ) -> None:
+        pid = await a_player(layer)
+        item = iid()
+        await layer.items.create_item_instance(item, "coin", owner_type="player", owner_id=pid)
+        await layer.items.transfer_item(item, from_owner=("player", pid), to_owner=("room", FOYER))
+        await layer.items.delete_item_instance(item)
+        # The same id again: a new creation starts its history, the old rows stay.
+        await layer.items.create_item_instance(item, "coin", owner_type="room", owner_id=HALLWAY)
+        ledger = await clean_db.fetch(
+            "SELECT from_owner_type, to_owner_id, reason FROM item_movements"
+            " WHERE item_instance_id = $1 ORDER BY id",
+            item,
+        )
+        assert [tuple(r) for r in ledger] == [
+            (None, pid, "created"),
+            ("player", FOYER, "transfer"),
+            (None, HALLWAY, "created"),
+        ]
+        assert (await layer.audit()).ok

@@ -5,6 +5,10 @@ players, items held by players, containers and rooms, items of players and conta
 no longer exist, rooms never written, a stats document that breaks the new bounds. Then the
 package upgrades it. Migration 4 (the stats checks as jsonpath): a database at migration 3
 with players, a health floor of -10 and a row an external tool wrote past a dropped check.
+Migration 5 (prototypes): items of any prototype id get placeholders that can be replaced.
+Migration 6 (the final-sigma name key): clashing names each get a free ``#k`` suffix.
+Migration 8 (the creation ledger): every existing item gets the creation row its ledger
+replays from.
 """
 
 from __future__ import annotations
@@ -32,7 +36,7 @@ from persistence.schema import (
     run_migrations,
 )
 from persistence.settings import PersistenceSettings
-from tests.conftest import connect, create_database, drop_database
+from tests.conftest import connect, create_database, drop_database, make_settings
 from tests.integration.test_migrations import _columns, _foreign_keys, _indexes
 
 pytestmark = pytest.mark.integration
@@ -66,7 +70,7 @@ async def _migrate_to_previous_head(url: str, tmp_path: Path, head: int = PREVIO
 
 
 async def _fill_like_0_1(conn: asyncpg.Connection) -> dict[str, Any]:
-    alive, gone, broken = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+    alive, gone, broken, gone_chest = uuid.uuid4(), uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
     chest, lost_chest = uuid.uuid4(), uuid.uuid4()
     await conn.execute(
         "INSERT INTO rooms (room_id, name, plane, zone, sub_zone)"
@@ -97,7 +101,7 @@ async def _fill_like_0_1(conn: asyncpg.Connection) -> dict[str, Any]:
         ("on-floor", "room", "hall"),
         ("in-unwritten-room", "room", "also_never_written"),
         ("of-gone-player", "player", str(gone)),
-        ("of-gone-chest", "container", str(uuid.uuid4())),
+        ("of-gone-chest", "container", str(gone_chest)),
     ]
     for item_id, owner_type, owner_id in items:
         await conn.execute(
@@ -107,7 +111,13 @@ async def _fill_like_0_1(conn: asyncpg.Connection) -> dict[str, Any]:
             owner_type,
             owner_id,
         )
-    return {"alive": alive, "broken": broken, "chest": chest}
+    return {
+        "alive": alive,
+        "broken": broken,
+        "chest": chest,
+        "gone": gone,
+        "gone_chest": gone_chest,
+    }
 
 
 async def test_upgrading_a_database_with_data_at_the_previous_head(
@@ -153,12 +163,26 @@ async def test_upgrading_a_database_with_data_at_the_previous_head(
                 "of-gone-chest": ("room", LOST_AND_FOUND_ROOM),
             }
             ledger = await conn.fetch(
-                "SELECT item_instance_id, reason FROM item_movements ORDER BY item_instance_id"
+                "SELECT item_instance_id, reason, to_owner_type, to_owner_id FROM item_movements"
+                " ORDER BY item_instance_id, id"
             )
-            assert [(r["item_instance_id"], r["reason"]) for r in ledger] == [
+            assert [
+                (r["item_instance_id"], r["reason"]) for r in ledger if r["reason"] != "created"
+            ] == [
                 ("of-gone-chest", "orphan_rehomed"),
                 ("of-gone-player", "orphan_rehomed"),
             ]
+            # Migration 8: each item's history starts at its creation, where it first was.
+            created = {
+                r["item_instance_id"]: (r["to_owner_type"], r["to_owner_id"])
+                for r in ledger
+                if r["reason"] == "created"
+            }
+            assert created == {
+                **owners,
+                "of-gone-player": ("player", str(ids["gone"])),
+                "of-gone-chest": ("container", str(ids["gone_chest"])),
+            }
             placeholders = {
                 r["room_id"]
                 for r in await conn.fetch("SELECT room_id FROM rooms WHERE room_id <> 'hall'")
@@ -382,6 +406,69 @@ async def test_soft_delete_and_prototypes_upgrade_a_database_at_migration_4(
         await drop_database(pg_server, url)
 
 
+async def test_every_placeholder_prototype_migration_5_makes_can_be_replaced(
+    pg_server: str, tmp_path: Path
+) -> None:
+    """Items of any prototype id the layer let them name get placeholders that can be replaced.
+
+    Before migration 5 an item's prototype id was any text of 1-120 characters: the
+    placeholders made for them are replaced by a world file or ``save_prototypes``, and the
+    audit no longer lists them.
+    """
+    odd_ids = ("Sword of Doom", "odd/proto", "ß-λ ✓ #1", " padded ", "x" * 120)
+    url = await create_database(pg_server, "mud_up5p")
+    try:
+        await _migrate_to_previous_head(url, tmp_path, head=5)
+        conn = await connect(url)
+        try:
+            await conn.execute(
+                "INSERT INTO rooms (room_id, name, plane, zone, sub_zone)"
+                " VALUES ('hall', 'Hall', 'p', 'z', 's')"
+            )
+            for n, proto in enumerate(odd_ids):
+                await conn.execute(
+                    "INSERT INTO item_instances (item_instance_id, prototype_id, owner_type,"
+                    " owner_id) VALUES ($1, $2, 'room', 'hall')",
+                    f"old-{n}",
+                    proto,
+                )
+            await run_migrations(url)
+            placeholders = await conn.fetch(
+                "SELECT prototype_id FROM item_prototypes"
+                " WHERE metadata @> '{\"placeholder\": true}'"
+            )
+            assert {r["prototype_id"] for r in placeholders} == set(odd_ids)
+        finally:
+            await conn.close()
+
+        world = tmp_path / "world"
+        world.mkdir()
+        (world / "item_prototypes.json").write_text(
+            json.dumps([{"prototype_id": odd_ids[0], "name": "Sword of Doom", "weight": 3}])
+        )
+        settings = make_settings(url, fallback_room_id="hall")
+        async with AsyncPersistenceLayer(settings) as layer:
+            assert [f.key for f in (await layer.audit()).of("placeholder_prototype")] == sorted(
+                odd_ids
+            )
+            await layer.seed_world(world)
+            await layer.items.save_prototypes(
+                [{"prototype_id": p, "name": f"Thing {n}"} for n, p in enumerate(odd_ids[1:])]
+            )
+            report = await layer.audit()
+            assert report.of("placeholder_prototype") == [], str(report)
+            assert report.ok, str(report)
+            sword = await layer.items.require_prototype(odd_ids[0])
+            assert (sword.name, sword.weight) == ("Sword of Doom", 3)
+            assert (await layer.items.require_prototype("odd/proto")).name == "Thing 0"
+            made = await layer.items.create_item_instance(
+                "new-sword", odd_ids[0], owner_type="room", owner_id="hall"
+            )
+            assert made.prototype_id == odd_ids[0]
+    finally:
+        await drop_database(pg_server, url)
+
+
 async def test_the_audit_lists_placeholder_prototypes_and_overweight_containers(
     world_layer: AsyncPersistenceLayer, clean_db: asyncpg.Connection
 ) -> None:
@@ -453,3 +540,300 @@ async def test_the_final_sigma_name_key_upgrades_a_database_at_migration_5(
             await conn.close()
     finally:
         await drop_database(pg_server, url)
+
+
+async def test_the_final_sigma_name_key_renames_each_clash_to_a_free_suffix(
+    pg_server: str, tmp_path: Path
+) -> None:
+    """Several names of one key, and a name already ending in ``#2``, all stay unique.
+
+    Three active names that differ only by final sigma are one name under the new key: the
+    two later ones need two different suffixes. ``οδοσ #2`` exists next to ``ΟΔΟΣ`` and
+    ``οδος``: the renamed ``οδος`` must not become ``οδος #2``, which is the same name.
+    """
+    url = await create_database(pg_server, "mud_up6k")
+    # Lower-case sigma and iota spelled as escapes (ruff reads them as look-alikes of o, i).
+    final_sigma, sigma = "\u03c2", "\u03c3"
+    deleted = "\u03c3\u03b9\u03c3\u03c3\u03c3"  # the first name's key, of a deleted player
+    try:
+        await _migrate_to_previous_head(url, tmp_path, head=6)
+        conn = await connect(url)
+        try:
+            await conn.execute(
+                "INSERT INTO rooms (room_id, name, plane, zone, sub_zone)"
+                " VALUES ('hall', 'Hall', 'p', 'z', 's')"
+            )
+            players = {
+                "Σισσς": uuid.uuid4(),  # the oldest of its key keeps its name
+                "Σισςσ": uuid.uuid4(),
+                "Σισςς": uuid.uuid4(),
+                "ΟΔΟΣ": uuid.uuid4(),
+                "οδος": uuid.uuid4(),
+                "οδοσ #2": uuid.uuid4(),
+                deleted: uuid.uuid4(),  # deleted: no clash, keeps its name
+            }
+            for age, (name, pid) in enumerate(players.items()):
+                await conn.execute(
+                    "INSERT INTO players (player_id, user_id, name, current_room_id, is_deleted,"
+                    " deleted_at, created_at) VALUES ($1, $2, $3, 'hall', $4,"
+                    " CASE WHEN $4 THEN now() END, now() + make_interval(secs => $5))",
+                    pid,
+                    uuid.uuid4(),
+                    name,
+                    name == deleted,
+                    float(age),
+                )
+            assert await run_migrations(url) == migration_files()[6:]
+            names = {
+                r["player_id"]: r["name"]
+                for r in await conn.fetch("SELECT player_id, name FROM players")
+            }
+            assert names[players["Σισσς"]] == "Σισσς"
+            renamed = sorted(
+                (names[players[old]].removeprefix(old), old) for old in ("Σισςσ", "Σισςς")
+            )
+            assert [suffix for suffix, _ in renamed] == [" #2", " #3"]
+            assert names[players["ΟΔΟΣ"]] == "ΟΔΟΣ"
+            assert names[players["οδος"]] == "οδος #3"
+            assert names[players["οδοσ #2"]] == "οδοσ #2"
+            assert names[players[deleted]] == deleted
+            key = await conn.fetch(
+                "SELECT lower(translate(name, $1, $2)) AS k FROM players WHERE NOT is_deleted",
+                final_sigma,
+                sigma,
+            )
+            assert len({r["k"] for r in key}) == len(key) == 6
+            with pytest.raises(asyncpg.UniqueViolationError):
+                await conn.execute(
+                    "INSERT INTO players (player_id, user_id, name, current_room_id)"
+                    " VALUES ($1, $2, 'ΣΙΣΣΣ', 'hall')",
+                    uuid.uuid4(),
+                    uuid.uuid4(),
+                )
+        finally:
+            await conn.close()
+    finally:
+        await drop_database(pg_server, url)
+
+
+async def test_the_creation_ledger_upgrades_a_database_at_migration_7(
+    pg_server: str, tmp_path: Path
+) -> None:
+    """Migration 8 gives every existing item a creation row its ledger replays from.
+
+    The creation names the item's first owner: where its first recorded move started, or
+    where it is when it never moved. The backfilled rows sort before every existing move.
+    """
+    url = await create_database(pg_server, "mud_up8")
+    fresh = await create_database(pg_server, "mud_up8_fresh")
+    try:
+        await _migrate_to_previous_head(url, tmp_path, head=8)
+        conn = await connect(url)
+        try:
+            await conn.execute(
+                "INSERT INTO rooms (room_id, name, plane, zone, sub_zone)"
+                " VALUES ('hall', 'Hall', 'p', 'z', 's')"
+            )
+            alive, gone = uuid.uuid4(), uuid.uuid4()
+            await conn.execute(
+                "INSERT INTO players (player_id, user_id, name, current_room_id)"
+                " VALUES ($1, $2, 'Keeper', 'hall')",
+                alive,
+                uuid.uuid4(),
+            )
+            chest = uuid.uuid4()
+            await conn.execute(
+                "INSERT INTO containers (container_id, source_type, room_id)"
+                " VALUES ($1, 'environment', 'hall')",
+                chest,
+            )
+            await conn.execute(
+                "INSERT INTO item_prototypes (prototype_id, name) VALUES ('thing', 'Thing')"
+            )
+            held, travelled, rehomed = "held", "travelled", "rehomed"
+            for item, owner_type, owner_id in (
+                (held, "player", str(alive)),
+                (travelled, "container", str(chest)),
+                (rehomed, "room", "hall"),
+            ):
+                await conn.execute(
+                    "INSERT INTO item_instances (item_instance_id, prototype_id, owner_type,"
+                    " owner_id) VALUES ($1, 'thing', $2, $3)",
+                    item,
+                    owner_type,
+                    owner_id,
+                )
+            moves = [  # as 0.1 recorded them: moves only
+                (travelled, "player", str(alive), "room", "hall", "transfer"),
+                (rehomed, "player", str(gone), "room", "hall", "orphan_rehomed"),
+                (travelled, "room", "hall", "container", str(chest), "transfer"),
+            ]
+            for move in moves:
+                await conn.execute(
+                    "INSERT INTO item_movements (item_instance_id, from_owner_type,"
+                    " from_owner_id, to_owner_type, to_owner_id, reason)"
+                    " VALUES ($1, $2, $3, $4, $5, $6)",
+                    *move,
+                )
+            before = [tuple(r) for r in await conn.fetch("SELECT * FROM item_movements")]
+            items_before = [dict(r) for r in await conn.fetch("SELECT * FROM item_instances")]
+
+            assert await run_migrations(url) == migration_files()[8:]
+
+            assert [dict(r) for r in await conn.fetch("SELECT * FROM item_instances")] == (
+                items_before
+            )
+            after = await conn.fetch("SELECT * FROM item_movements ORDER BY id")
+            assert {tuple(r) for r in after if r["reason"] != "created"} == set(before)
+            created = {
+                r["item_instance_id"]: (r["from_owner_type"], r["to_owner_type"], r["to_owner_id"])
+                for r in after
+                if r["reason"] == "created"
+            }
+            assert created == {
+                held: (None, "player", str(alive)),
+                travelled: (None, "player", str(alive)),
+                rehomed: (None, "player", str(gone)),
+            }
+            # Replaying each item's rows in id order, from its creation, ends at its owner.
+            where: dict[str, tuple[str, str]] = {}
+            for row in after:
+                item = row["item_instance_id"]
+                if row["from_owner_type"] is None:
+                    assert item not in where
+                else:
+                    assert where[item] == (row["from_owner_type"], row["from_owner_id"])
+                where[item] = (row["to_owner_type"], row["to_owner_id"])
+            assert where == {
+                i["item_instance_id"]: (i["owner_type"], i["owner_id"]) for i in items_before
+            }
+        finally:
+            await conn.close()
+
+        async with AsyncPersistenceLayer(make_settings(url, fallback_room_id="hall")) as layer:
+            assert (await layer.audit()).ok
+            await layer.items.create_item_instance(
+                "new", "thing", owner_type="room", owner_id="hall"
+            )
+            await layer.items.transfer_item(
+                "new", from_owner=("room", "hall"), to_owner=("player", alive)
+            )
+            assert (await layer.audit()).ok
+
+        # The upgraded schema is the schema a fresh database gets.
+        await run_migrations(fresh)
+        upgraded, clean = await connect(url), await connect(fresh)
+        try:
+            assert await _columns(upgraded) == await _columns(clean)
+            assert await _indexes(upgraded) == await _indexes(clean)
+        finally:
+            await upgraded.close()
+            await clean.close()
+    finally:
+        await drop_database(pg_server, url)
+        await drop_database(pg_server, fresh)
+
+
+async def test_the_equipment_player_key_upgrades_a_database_at_migration_8(
+    pg_server: str, tmp_path: Path
+) -> None:
+    """Migration 9: an equipment container's player is a foreign key; orphans lose nothing.
+
+    An equipment container whose player is gone (what a delete racing its creation left) is
+    removed and its items go to the lost-and-found room, each with a ledger row; the others
+    stay as they are, and the database refuses such a container from now on.
+    """
+    url = await create_database(pg_server, "mud_up9")
+    fresh = await create_database(pg_server, "mud_up9_fresh")
+    try:
+        await _migrate_to_previous_head(url, tmp_path, head=9)
+        conn = await connect(url)
+        try:
+            await conn.execute(
+                "INSERT INTO rooms (room_id, name, plane, zone, sub_zone)"
+                " VALUES ('hall', 'Hall', 'p', 'z', 's')"
+            )
+            await conn.execute(
+                "INSERT INTO item_prototypes (prototype_id, name) VALUES ('ring', 'Ring')"
+            )
+            alive, gone = uuid.uuid4(), uuid.uuid4()
+            await conn.execute(
+                "INSERT INTO players (player_id, user_id, name, current_room_id)"
+                " VALUES ($1, $2, 'Wearer', 'hall')",
+                alive,
+                uuid.uuid4(),
+            )
+            worn, orphan, empty_orphan, chest = (uuid.uuid4() for _ in range(4))
+            await conn.execute(
+                "INSERT INTO containers (container_id, source_type, entity_id, room_id) VALUES"
+                " ($1, 'equipment', $4, NULL), ($2, 'equipment', $5, NULL),"
+                " ($3, 'equipment', $5, NULL), ($6, 'environment', NULL, 'hall')",
+                worn,
+                orphan,
+                empty_orphan,
+                alive,
+                gone,
+                chest,
+            )
+            for item, owner in (("kept", worn), ("lost-1", orphan), ("lost-2", orphan)):
+                await conn.execute(
+                    "INSERT INTO item_instances (item_instance_id, prototype_id, owner_type,"
+                    " owner_id) VALUES ($1, 'ring', 'container', $2)",
+                    item,
+                    str(owner),
+                )
+                await conn.execute(
+                    "INSERT INTO item_movements (item_instance_id, to_owner_type, to_owner_id,"
+                    " reason) VALUES ($1, 'container', $2, 'created')",
+                    item,
+                    str(owner),
+                )
+
+            assert await run_migrations(url) == migration_files()[9:]
+
+            containers = {r[0] for r in await conn.fetch("SELECT container_id FROM containers")}
+            assert containers == {worn, chest}
+            owners = {
+                r["item_instance_id"]: (r["owner_type"], r["owner_id"])
+                for r in await conn.fetch("SELECT * FROM item_instances")
+            }
+            assert owners == {
+                "kept": ("container", str(worn)),
+                "lost-1": ("room", LOST_AND_FOUND_ROOM),
+                "lost-2": ("room", LOST_AND_FOUND_ROOM),
+            }
+            rehomed = await conn.fetch(
+                "SELECT item_instance_id, from_owner_id FROM item_movements"
+                " WHERE reason = 'orphan_rehomed' ORDER BY item_instance_id"
+            )
+            assert [tuple(r) for r in rehomed] == [
+                ("lost-1", str(orphan)),
+                ("lost-2", str(orphan)),
+            ]
+            with pytest.raises(asyncpg.ForeignKeyViolationError):
+                await conn.execute(
+                    "INSERT INTO containers (container_id, source_type, entity_id)"
+                    " VALUES ($1, 'equipment', $2)",
+                    uuid.uuid4(),
+                    gone,
+                )
+            await conn.execute("DELETE FROM players WHERE player_id = $1", alive)
+            assert await conn.fetchval("SELECT count(*) FROM containers") == 1  # the chest
+            assert await conn.fetchval("SELECT count(*) FROM item_instances") == 2
+        finally:
+            await conn.close()
+
+        async with AsyncPersistenceLayer(make_settings(url, fallback_room_id="hall")) as layer:
+            assert (await layer.audit()).ok
+
+        await run_migrations(fresh)
+        upgraded, clean = await connect(url), await connect(fresh)
+        try:
+            assert await _columns(upgraded) == await _columns(clean)
+            assert await _indexes(upgraded) == await _indexes(clean)
+        finally:
+            await upgraded.close()
+            await clean.close()
+    finally:
+        await drop_database(pg_server, url)
+        await drop_database(pg_server, fresh)

@@ -9,6 +9,7 @@ replays that ignored part of the request, waits longer than documented, look-ali
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import random
@@ -518,3 +519,403 @@ def test_errors_are_typed() -> None:
     assert issubclass(PlayerDeletedError, NotFoundError)
     assert issubclass(CorruptRowError, PersistenceError)
     assert issubclass(ConstraintViolationError, PersistenceError)
+
+
+# -- A second, hostile review of the points above (each test failed on the code before) ------
+
+
+async def _without_stats_checks(conn: asyncpg.Connection) -> list[tuple[str, str]]:
+    """Drop the stats CHECKs; return their definitions so they can come back NOT VALID."""
+    checks = await conn.fetch(
+        "SELECT conname, pg_get_constraintdef(oid) AS definition FROM pg_constraint"
+        " WHERE conrelid = 'players'::regclass AND contype = 'c' AND conname LIKE 'players_stats%'"
+    )
+    for row in checks:
+        await conn.execute(f'ALTER TABLE players DROP CONSTRAINT "{row["conname"]}"')
+    return [(row["conname"], row["definition"]) for row in checks]
+
+
+class TestCorruptRowsStrictly:
+    @pytest.mark.parametrize(
+        ("patch", "field"),
+        [
+            ('{"strength": true}', "strength"),
+            ('{"current_health": false}', "current_health"),
+            ('{"wisdom": "50"}', "wisdom"),
+            ('{"fear": 1.5}', "fear"),
+        ],
+    )
+    async def test_a_stat_that_is_not_a_json_integer_is_corrupt_on_read(
+        self, unchecked: tuple[AsyncPersistenceLayer, Any, RecordingBus], patch: str, field: str
+    ) -> None:
+        layer, conn, _ = unchecked
+        await conn.execute("TRUNCATE players CASCADE")
+        good, bad = new_player("Whole"), new_player("Boolish")
+        await layer.players.save_players([good, bad])
+        await conn.execute(
+            "UPDATE players SET stats = stats || $1::jsonb WHERE player_id = $2",
+            patch,
+            bad.player_id,
+        )
+        with pytest.raises(CorruptRowError) as info:
+            await layer.players.get_player_by_id(bad.player_id)
+        assert field in info.value.fields
+        listed = await layer.players.get_players_in_room(FOYER)
+        assert [p.player_id for p in listed] == [good.player_id]
+
+    @pytest.mark.parametrize(
+        "patch",
+        [
+            '{"current_health": 150, "max_health": null}',
+            '{"max_health": "abc"}',
+            '{"max_health": true}',
+            '{"current_health": null}',
+            '{"current_health": "50"}',
+        ],
+    )
+    async def test_a_health_delta_over_a_corrupt_health_key_applies_nothing(
+        self, unchecked: tuple[AsyncPersistenceLayer, Any, RecordingBus], patch: str
+    ) -> None:
+        layer, conn, _ = unchecked
+        await conn.execute("TRUNCATE players CASCADE")
+        good, bad = new_player("Sound"), new_player("NoMax")
+        await layer.players.save_players([good, bad])
+        await conn.execute(
+            "UPDATE players SET stats = stats || $1::jsonb WHERE player_id = $2",
+            patch,
+            bad.player_id,
+        )
+        before = await _stats(conn, bad.player_id)
+        for call in (
+            layer.health.update_player_health(bad.player_id, -5),
+            layer.health.update_player_health(bad.player_id, 3),
+            layer.health.apply_health_deltas({good.player_id: -1, bad.player_id: 3}),
+            layer.health.apply_health_deltas({bad.player_id: 3}, op_id="corrupt-batch"),
+            layer.health.change_health(bad.player_id, -5),
+        ):
+            with pytest.raises(CorruptRowError) as info:
+                await call
+            assert info.value.key == bad.player_id
+        assert await _stats(conn, bad.player_id) == before
+        assert (await _stats(conn, good.player_id))["current_health"] == 100
+
+    async def test_rows_older_than_the_checks_are_named_as_corrupt(
+        self, layer: AsyncPersistenceLayer, clean_db: asyncpg.Connection
+    ) -> None:
+        good, bad = new_player("Recent"), new_player("Ancient")
+        await layer.players.save_players([good, bad])
+        checks = await _without_stats_checks(clean_db)
+        try:
+            await clean_db.execute(
+                'UPDATE players SET stats = stats || \'{"strength": "abc"}\'::jsonb'
+                " WHERE player_id = $1",
+                bad.player_id,
+            )
+            for name, definition in checks:  # as a migration adds them over older rows
+                await clean_db.execute(
+                    f'ALTER TABLE players ADD CONSTRAINT "{name}" {definition} NOT VALID'
+                )
+            for call in (
+                layer.health.update_player_health(bad.player_id, -5),
+                layer.health.apply_health_deltas({good.player_id: -1, bad.player_id: -1}),
+                layer.experience.update_player_stat_field(bad.player_id, "fear", 1),
+            ):
+                with pytest.raises(CorruptRowError) as info:
+                    await call
+                assert info.value.key == bad.player_id
+                assert "strength" in info.value.fields
+            assert (await _stats(clean_db, good.player_id))["current_health"] == 100
+        finally:
+            await _without_stats_checks(clean_db)
+            await clean_db.execute("DELETE FROM players WHERE player_id = $1", bad.player_id)
+            for name, definition in checks:
+                await clean_db.execute(f'ALTER TABLE players ADD CONSTRAINT "{name}" {definition}')
+
+    async def test_restoring_a_corrupt_row_raises_and_leaves_it_deleted(
+        self, unchecked: tuple[AsyncPersistenceLayer, Any, RecordingBus]
+    ) -> None:
+        layer, conn, _ = unchecked
+        await conn.execute("TRUNCATE players CASCADE")
+        sleeper = new_player("Sleeper")
+        await layer.players.save_player(sleeper)
+        await layer.players.soft_delete_player(sleeper.player_id)
+        await conn.execute(
+            'UPDATE players SET stats = stats || \'{"strength": "abc"}\'::jsonb'
+            " WHERE player_id = $1",
+            sleeper.player_id,
+        )
+        with pytest.raises(CorruptRowError):
+            await layer.players.restore_player(sleeper.player_id)
+        assert await conn.fetchval(
+            "SELECT is_deleted FROM players WHERE player_id = $1", sleeper.player_id
+        )
+
+
+class TestOwnersExistToo:
+    async def test_an_equipment_container_needs_a_player_that_exists(
+        self, world_layer: AsyncPersistenceLayer, clean_db: asyncpg.Connection
+    ) -> None:
+        gone = new_player("Gone")
+        await world_layer.players.save_player(gone)
+        await world_layer.players.delete_player(gone.player_id)
+        for entity in (gone.player_id, uuid.uuid4()):
+            with pytest.raises(NotFoundError):
+                await world_layer.containers.create_container(
+                    "equipment",
+                    entity_id=entity,
+                    items=[{"item_instance_id": f"ring-{entity}", "prototype_id": "coin"}],
+                )
+            with pytest.raises(NotFoundError):
+                await world_layer.containers.ensure_container(
+                    uuid.uuid4(), "equipment", entity_id=entity
+                )
+        assert await clean_db.fetchval("SELECT count(*) FROM containers") == 0
+        assert await clean_db.fetchval("SELECT count(*) FROM item_instances") == 0
+
+    @pytest.mark.slow
+    async def test_equipment_made_while_its_player_is_deleted_goes_with_the_player(
+        self, clean_db: asyncpg.Connection, database_url: str
+    ) -> None:
+        settings = make_settings(database_url, pool_min_size=4, pool_max_size=8)
+        rng = random.Random(7)
+        async with AsyncPersistenceLayer(settings) as layer:
+            await layer.seed_world()
+            await ensure_prototypes(layer, "coin")
+            for round_no in range(40):
+                victim = new_player(f"Wearer {round_no}")
+                await layer.players.save_player(victim)
+
+                async def gear(
+                    n: int, pid: uuid.UUID = victim.player_id, tag: int = round_no
+                ) -> object:
+                    await asyncio.sleep(rng.random() * 0.003)
+                    return await layer.containers.create_container(
+                        "equipment",
+                        entity_id=pid,
+                        items=[{"item_instance_id": f"g{tag}-{n}", "prototype_id": "coin"}],
+                    )
+
+                async def delete(pid: uuid.UUID = victim.player_id) -> object:
+                    await asyncio.sleep(rng.random() * 0.003)
+                    return await layer.players.delete_player(pid)
+
+                results = await asyncio.gather(
+                    *(gear(n) for n in range(3)), delete(), return_exceptions=True
+                )
+                for result in results:
+                    if isinstance(result, BaseException):
+                        assert isinstance(result, NotFoundError), result
+        assert await clean_db.fetchval("SELECT count(*) FROM players") == 0
+        assert await clean_db.fetchval("SELECT count(*) FROM containers") == 0
+        assert await clean_db.fetchval("SELECT count(*) FROM item_instances") == 0
+
+
+class TestOddInputToo:
+    async def test_an_int_too_long_for_text_is_refused(
+        self, world_layer: AsyncPersistenceLayer, clean_db: asyncpg.Connection
+    ) -> None:
+        player = new_player("Hoarder")
+        await world_layer.players.save_player(player)
+        loaded = await world_layer.players.require_player(player.player_id)
+        loaded.stats.hoard = 10**5000  # type: ignore[attr-defined]
+        with pytest.raises(ValidationError):
+            await world_layer.players.save_player(loaded)
+        with pytest.raises(ValidationError):
+            await world_layer.containers.create_container(
+                "environment", room_id=FOYER, metadata={"x": 10**5000}
+            )
+        with pytest.raises(ValidationError):
+            await world_layer.items.create_item_instance(
+                "huge", "coin", owner_type="room", owner_id=FOYER, metadata={"x": 10**5000}
+            )
+        assert "hoard" not in await _stats(clean_db, player.player_id)
+        assert await clean_db.fetchval("SELECT count(*) FROM containers") == 0
+
+    async def test_dates_beyond_the_calendar_in_any_zone_are_refused(
+        self, world_layer: AsyncPersistenceLayer, clean_db: asyncpg.Connection
+    ) -> None:
+        from datetime import datetime, timezone
+
+        east, west = timezone(timedelta(hours=14)), timezone(timedelta(hours=-14))
+        player = new_player("Clockwork")
+        await world_layer.players.save_player(player)
+        containers = world_layer.containers
+        for call in (
+            containers.create_container(
+                "environment", room_id=FOYER, decay_at=datetime.max.replace(tzinfo=west)
+            ),
+            containers.create_container(
+                "environment", room_id=FOYER, decay_at=datetime.min.replace(tzinfo=east)
+            ),
+            containers.get_decayed_containers(datetime.max.replace(tzinfo=west)),
+            containers.remove_decayed_containers(datetime.min.replace(tzinfo=east)),
+            world_layer.players.update_player_last_active(
+                player.player_id, datetime.max.replace(tzinfo=west)
+            ),
+        ):
+            with pytest.raises(ValidationError):
+                await call
+        assert await clean_db.fetchval("SELECT count(*) FROM containers") == 0
+
+    async def test_facade_calls_refuse_what_is_not_a_player(
+        self, world_layer: AsyncPersistenceLayer
+    ) -> None:
+        for call in (
+            world_layer.apply_fear("not a player", 1),  # type: ignore[arg-type]
+            world_layer.apply_lucidity_loss(42, 1),  # type: ignore[arg-type]
+            world_layer.apply_corruption(None, 1),  # type: ignore[arg-type]
+            world_layer.gain_occult_knowledge(object(), 1),  # type: ignore[arg-type]
+            world_layer.validate_and_fix_player_room("x"),  # type: ignore[arg-type]
+        ):
+            with pytest.raises(ValidationError):
+                await call
+
+
+class TestOneDeadlinePerCall:
+    async def test_the_waits_of_one_call_share_one_deadline(
+        self, database_url: str, clean_db: asyncpg.Connection
+    ) -> None:
+        """A call needing several connections in turn waits no longer than the bound in all.
+
+        Relay: one holder has the only connection for 0.3 s; the call queues behind it, then
+        other holders queue behind the call and each keeps the connection for 1 s. Every
+        later acquire of the call waits behind them.
+        """
+        settings = make_settings(
+            database_url, pool_min_size=1, pool_max_size=1, pool_acquire_timeout=0.5
+        )
+        async with AsyncPersistenceLayer(settings) as layer:
+            await layer.seed_world()
+            await ensure_prototypes(layer, "coin")
+            player = new_player("Waiter")
+            await layer.players.save_player(player)
+            stale = await layer.players.require_player(player.player_id)
+            await layer.health.update_player_health(player.player_id, -1)
+            stale.stats.current_health = 50
+
+            async def hold(seconds: float, started: asyncio.Event | None = None) -> None:
+                with contextlib.suppress(PoolExhaustedError):  # a holder may wait too long
+                    async with layer.transaction():
+                        if started is not None:
+                            started.set()
+                        await asyncio.sleep(seconds)
+
+            cases = {
+                "delta on a missing player": lambda: layer.health.update_player_health(
+                    uuid.uuid4(), -1
+                ),
+                "stale save": lambda: layer.players.save_player(stale),
+                "get_or_create": lambda: layer.players.get_or_create_player(
+                    f"New {uuid.uuid4().hex}"
+                ),
+                "create_container": lambda: layer.containers.create_container(
+                    "environment", room_id=FOYER
+                ),
+            }
+            for name, call in cases.items():
+                started = asyncio.Event()
+                first = asyncio.create_task(hold(0.3, started))
+                await started.wait()
+                began = time.monotonic()
+                task = asyncio.create_task(call())
+                await asyncio.sleep(0.02)
+                relay = [asyncio.create_task(hold(1.0)) for _ in range(3)]
+                with contextlib.suppress(PoolExhaustedError):  # giving up in time is fine
+                    await task
+                waited = time.monotonic() - began
+                assert waited < 0.5 + 0.25, f"{name} waited {waited:.2f} s"
+                await asyncio.gather(first, *relay)
+
+    async def test_a_call_whose_write_committed_never_says_not_applied(
+        self, database_url: str, clean_db: asyncpg.Connection
+    ) -> None:
+        settings = make_settings(
+            database_url, pool_min_size=1, pool_max_size=1, pool_acquire_timeout=0.5
+        )
+        async with AsyncPersistenceLayer(settings) as layer:
+            await layer.seed_world()
+            await ensure_prototypes(layer, "coin")
+            victim = new_player("Victim")
+            await layer.players.save_player(victim)
+            await layer.items.create_item_instance(
+                "loot", "coin", owner_type="player", owner_id=str(victim.player_id)
+            )
+            chest = await layer.containers.create_container("environment", room_id=FOYER)
+
+            async def hold(seconds: float, started: asyncio.Event | None = None) -> None:
+                with contextlib.suppress(PoolExhaustedError):  # a holder may wait too long
+                    async with layer.transaction():
+                        if started is not None:
+                            started.set()
+                        await asyncio.sleep(seconds)
+
+            async def contended(call: Any) -> BaseException | None:
+                started = asyncio.Event()
+                first = asyncio.create_task(hold(0.3, started))
+                await started.wait()
+                task = asyncio.create_task(call())
+                await asyncio.sleep(0.02)
+                relay = asyncio.create_task(hold(1.0))
+                try:
+                    await task
+                    error: BaseException | None = None
+                except PersistenceError as exc:
+                    error = exc
+                await asyncio.gather(first, relay)
+                return error
+
+            count = "SELECT count(*) FROM containers"
+            before = await clean_db.fetchval(count)
+            error = await contended(
+                lambda: layer.containers.create_container("environment", room_id=FOYER)
+            )
+            created = await clean_db.fetchval(count) - before
+            assert error is None or (created == 0) == bool(getattr(error, "not_applied", False))
+            error = await contended(lambda: layer.containers.create_corpse(victim.player_id, FOYER))
+            moved = await clean_db.fetchval(
+                "SELECT owner_type <> 'player' FROM item_instances WHERE item_instance_id = 'loot'"
+            )
+            assert error is None or (not moved) == bool(getattr(error, "not_applied", False))
+            error = await contended(
+                lambda: layer.containers.update_container(chest.container_id, lock_state="locked")
+            )
+            locked = await clean_db.fetchval(
+                "SELECT lock_state = 'locked' FROM containers WHERE container_id = $1",
+                chest.container_id,
+            )
+            assert error is None or (not locked) == bool(getattr(error, "not_applied", False))
+
+
+class TestInvisibleNames:
+    @pytest.mark.parametrize(
+        "twin",
+        [
+            "Armitage\u200b",  # zero-width space
+            "Armi\u00adtage",  # soft hyphen
+            "Armi\u200dtage",  # zero-width joiner
+            "\u2060Armitage",  # word joiner
+            "\u202eArmitage",  # right-to-left override
+            "Armitage ",
+            " Armitage",
+            "Armitage\u00a0",  # no-break space
+            "Armitage\t",
+        ],
+    )
+    async def test_a_name_that_only_adds_what_cannot_be_seen_is_the_same_name(
+        self, layer: AsyncPersistenceLayer, clean_db: asyncpg.Connection, twin: str
+    ) -> None:
+        await layer.players.save_player(new_player("Armitage"))
+        with pytest.raises(PersistenceError) as info:
+            await layer.players.save_player(new_player(twin))
+        assert type(info.value).__name__ in ("DuplicateError", "ValidationError")
+        assert await clean_db.fetchval("SELECT count(*) FROM players") == 1
+
+    async def test_inner_runs_of_spaces_are_one_space(
+        self, layer: AsyncPersistenceLayer, clean_db: asyncpg.Connection
+    ) -> None:
+        await layer.players.save_player(new_player("Henry Armitage"))
+        with pytest.raises(PersistenceError):
+            await layer.players.save_player(new_player("Henry  Armitage"))
+        found = await layer.players.get_player_by_name("henry   armitage")
+        assert found is not None
+        assert found.name == "Henry Armitage"

@@ -32,6 +32,10 @@ def _pg(cls: type[asyncpg.PostgresError], **attrs: str) -> asyncpg.PostgresError
         (asyncpg.InvalidTextRepresentationError, errors.DataError),
         (asyncpg.NumericValueOutOfRangeError, errors.DataError),
         (asyncpg.UndefinedTableError, errors.PersistenceError),
+        # Logging in cannot work until the configuration changes: never retried.
+        (asyncpg.InvalidPasswordError, errors.ConfigurationError),
+        (asyncpg.InvalidAuthorizationSpecificationError, errors.ConfigurationError),
+        (asyncpg.InvalidCatalogNameError, errors.ConfigurationError),
     ],
 )
 def test_sqlstate_mapping(
