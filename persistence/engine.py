@@ -62,6 +62,8 @@ __all__ = [
     "client_class",
     "CallScope",
     "call_scope",
+    "current_scope",
+    "detached_context",
     "note_committed",
     "publish",
 ]
@@ -121,6 +123,24 @@ def call_scope(wait: float) -> Iterator[CallScope]:
         _scope.reset(token)
 
 
+def current_scope() -> CallScope | None:
+    """The public call the current code runs in, or ``None`` outside any."""
+    return _scope.get()
+
+
+def detached_context() -> contextvars.Context:
+    """A copy of the current context outside any call, for code that is not the call's own.
+
+    A game's event handler runs while the call that published the event finishes, and a
+    task it (or the layer's background work) starts there copies the context: without this,
+    the game's later calls would count as nested in a call that ended, and wait on what is
+    left of its budget.
+    """
+    context = contextvars.copy_context()
+    context.run(_scope.set, None)
+    return context
+
+
 def note_committed() -> None:
     """A write of the current call has committed (see :class:`CallScope`)."""
     scope = _scope.get()
@@ -129,10 +149,16 @@ def note_committed() -> None:
 
 
 def publish(pending: list[tuple[EventBus, Event]]) -> None:
-    """Deliver committed events; a failing bus is logged, never raised into the caller."""
+    """Deliver committed events; a failing bus is logged, never raised into the caller.
+
+    The handlers run outside the publishing call (:func:`detached_context`).
+    """
+    if not pending:
+        return
+    context = detached_context()
     for bus, event in pending:
         try:
-            bus.publish(event)
+            context.run(bus.publish, event)
         except Exception:
             log.exception("event bus failed to publish %r", event)
 

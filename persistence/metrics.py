@@ -7,7 +7,6 @@ returns a plain snapshot to hand to Prometheus, StatsD or a log line.
 
 from __future__ import annotations
 
-import contextvars
 import functools
 import inspect
 from collections import Counter
@@ -15,15 +14,13 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, Final, TypeVar
 
-from persistence.engine import call_scope
+from persistence.engine import call_scope, current_scope
 from persistence.errors import PersistenceError
 from persistence.replicas import is_reading, reading
 
 __all__ = ["LayerMetrics", "MetricsSnapshot", "PoolStats", "instrument", "is_read_call"]
 
 T = TypeVar("T")
-
-_inside: contextvars.ContextVar[bool] = contextvars.ContextVar("mud_metrics_inside", default=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,10 +118,9 @@ def _counted(name: str, method: Callable[..., Awaitable[T]]) -> Callable[..., Aw
                 await db.note_write()  # the reads after it wait for a replica to have it
             return result
 
-        if _inside.get():
+        if current_scope() is not None:  # inside another public call
             return await run(nested=True)
         metrics: LayerMetrics = self._metrics
-        token = _inside.set(True)
         metrics.calls[name] += 1
         try:
             # MUD_POOL_ACQUIRE_TIMEOUT is the whole time one call may wait for connections.
@@ -138,8 +134,6 @@ def _counted(name: str, method: Callable[..., Awaitable[T]]) -> Callable[..., Aw
         except Exception:
             metrics.errors[name] += 1
             raise
-        finally:
-            _inside.reset(token)
 
     return counted
 

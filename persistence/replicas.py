@@ -39,6 +39,7 @@ from tortoise.backends.asyncpg.client import TransactionWrapper
 from tortoise.backends.base.client import BaseDBAsyncClient
 
 from persistence.config import DEFAULT_CONNECTION
+from persistence.engine import detached_context
 from persistence.errors import DatabaseUnavailableError
 
 __all__ = ["REPLICA_TIMEOUT", "ReplicaSet", "lsn", "reading"]
@@ -256,7 +257,9 @@ class ReplicaSet:
         """The look at ``replica`` in progress, or a new one."""
         task = self._looking.get(replica.name)
         if task is None or task.done():
-            task = asyncio.create_task(self._look(replica), name=f"mud-replica-{replica.name}")
+            task = asyncio.create_task(  # shared by later reads: not the starting call's own
+                self._look(replica), name=f"mud-replica-{replica.name}", context=detached_context()
+            )
             self._looking[replica.name] = task
         return task
 

@@ -919,3 +919,49 @@ class TestInvisibleNames:
         found = await layer.players.get_player_by_name("henry   armitage")
         assert found is not None
         assert found.name == "Henry Armitage"
+
+
+class TestWorkStartedByHandlersIsItsOwn:
+    async def test_a_task_an_event_handler_starts_is_not_part_of_the_publishing_call(
+        self, database_url: str, clean_db: asyncpg.Connection
+    ) -> None:
+        """A handler runs while the publishing call ends; the work it starts is the game's.
+
+        Its calls are counted as calls of their own and get a wait budget of their own, not
+        what is left of the call that published the event.
+        """
+        from persistence.events import InProcessEventBus, PlayerHPUpdated
+
+        bus = InProcessEventBus()
+        settings = make_settings(
+            database_url, pool_min_size=1, pool_max_size=1, pool_acquire_timeout=0.5
+        )
+        async with AsyncPersistenceLayer(settings, event_bus=bus) as layer:
+            await layer.seed_world()
+            player = new_player("Watched")
+            await layer.players.save_player(player)
+            spawned: list[asyncio.Task[Any]] = []
+
+            async def follow_up(player_id: uuid.UUID) -> None:
+                await asyncio.sleep(0.6)  # longer than the publishing call's whole budget
+                held = asyncio.Event()
+
+                async def hold() -> None:
+                    async with layer.transaction():
+                        held.set()
+                        await asyncio.sleep(0.3)
+
+                holder = asyncio.create_task(hold())
+                await held.wait()
+                # Waits 0.3 s for the connection: within a budget of its own (0.5 s).
+                await layer.players.require_player(player_id)
+                await holder
+
+            bus.subscribe(
+                PlayerHPUpdated,
+                lambda event: spawned.append(asyncio.create_task(follow_up(event.player_id))),
+            )
+            before = layer.metrics().calls.get("players.require_player", 0)
+            await layer.health.update_player_health(player.player_id, -1)
+            await asyncio.gather(*spawned)
+            assert layer.metrics().calls.get("players.require_player", 0) == before + 1
