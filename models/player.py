@@ -12,7 +12,7 @@ from tortoise import fields
 from tortoise.models import Model
 
 from persistence.models.app import APP_LABEL
-from persistence.models.stats import PlayerStats
+from persistence.models.stats import PlayerStats, stats_from_json
 
 if TYPE_CHECKING:
     from persistence.models.profession import Profession
@@ -97,9 +97,7 @@ class Player(Model):
             for key, model_field, field in meta.db_complex_fields:
                 value = kwargs[key]
                 if key == "stats" and isinstance(value, (str, bytes)):
-                    # strict: a stat is a JSON integer, not true or "50" (which lax mode
-                    # reads as 1 and 50 while the database's CHECKs call them invalid)
-                    values[model_field] = PlayerStats.model_validate_json(value, strict=True)
+                    values[model_field] = stats_from_json(value)
                 else:
                     values[model_field] = field.to_python_value(value)
         except KeyError:  # a partial row (``.only(...)``): Tortoise's own path, no snapshot

@@ -24,6 +24,7 @@ __all__ = [
     "StatSpec",
     "default_stats_document",
     "default_stats_json",
+    "stats_from_json",
 ]
 
 HEALTH_FLOOR_DEFAULT: Final = 0
@@ -121,6 +122,20 @@ class PlayerStats(BaseModel):
                 f"current_health {self.current_health} exceeds max_health {self.max_health}"
             )
         return self
+
+
+def stats_from_json(document: str | bytes) -> PlayerStats:
+    """The stats of a stored document (JSON text), as every read of the layer takes them.
+
+    Strict: a stat is a JSON integer written as one (``50``). ``true`` and ``"50"``, which a
+    lax read would take as 1 and 50, and ``50.0``, are corrupt. The database's jsonpath
+    CHECKs refuse the first two and compare numbers, so they accept ``50.0``: the layer
+    never writes it, and reads and the audit report it.
+
+    Raises:
+        pydantic.ValidationError: The document breaks the schema.
+    """
+    return PlayerStats.model_validate_json(document, strict=True)
 
 
 def _check_registry_matches_schema() -> None:

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, Final
 from pydantic import ValidationError as PydanticValidationError
 
 from persistence.models.schema import stats_checks
-from persistence.models.stats import PlayerStats
+from persistence.models.stats import stats_from_json
 
 if TYPE_CHECKING:
     from persistence.db import Database
@@ -248,7 +248,7 @@ async def run_audit(db: Database, *, health_floor: int) -> AuditReport:
             )
         for row in await rows(_STATS):
             try:
-                PlayerStats.model_validate_json(row["stats"])
+                stats_from_json(row["stats"])  # as reads take it
             except PydanticValidationError as exc:
                 problems = "; ".join(
                     f"{'.'.join(map(str, e['loc'])) or 'stats'}: {e['msg']}" for e in exc.errors()

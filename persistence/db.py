@@ -38,7 +38,6 @@ from persistence.engine import (
     MudTransaction,
     RootTransactionContext,
     attach,
-    note_committed,
     publish,
 )
 from persistence.errors import (
@@ -149,9 +148,14 @@ class Database:
         chosen = self.settings.listen_database_url
         if chosen:
             return chosen
+        own = self._own_login_url()
         if self.settings.pooler != "none":
             direct = self.settings.migration_database_url
-            return None if direct is None else _with_login_of(direct, self.url)
+            return None if direct is None or own is None else _with_login_of(direct, own)
+        return own
+
+    def _own_login_url(self) -> str | None:
+        """A URL with the layer's own login: its URL, or, attached, the game's connection's."""
         if not self.attached:
             return self.url
         client = self._require_context().connections.get(self.connection)
@@ -486,7 +490,6 @@ class Database:
             raise
         except Exception as exc:
             raise translate(exc) from exc
-        note_committed()
 
     @asynccontextmanager
     async def _savepoint(self, parent: MudTransaction) -> AsyncIterator[MudTransaction]:

@@ -87,7 +87,9 @@ class CallScope:
     Attributes:
         wait_left: Seconds the call may still wait for pool connections, in all.
         committed: Whether some write of the call has committed: a later failure of the
-            same call must not tell the caller that nothing was applied.
+            same call must not tell the caller that nothing was applied. Set with
+            :func:`note_committed` by the calls that commit more than once (a write that
+            returns what it wrote reads it back inside its own transaction instead).
     """
 
     __slots__ = ("committed", "wait_left")
@@ -148,14 +150,21 @@ def note_committed() -> None:
         scope.committed = True
 
 
-def publish(pending: list[tuple[EventBus, Event]]) -> None:
+def publish(
+    pending: list[tuple[EventBus, Event]], committed: TransactionWrapper | None = None
+) -> None:
     """Deliver committed events; a failing bus is logged, never raised into the caller.
 
-    The handlers run outside the publishing call (:func:`detached_context`).
+    The handlers run outside the publishing call (:func:`detached_context`), and outside
+    the transaction that just committed (``committed``): the block is still being left
+    while they run, and a task a handler starts would otherwise keep the finished
+    transaction as its connection, refusing every call (``TransactionClosedError``).
     """
     if not pending:
         return
     context = detached_context()
+    if committed is not None:
+        context.run(get_connections().set, committed.connection_name, committed._parent)
     for bus, event in pending:
         try:
             context.run(bus.publish, event)
@@ -189,9 +198,11 @@ class BoundedWaitPool(Pool):  # type: ignore[misc]  # asyncpg ships no type hint
             async with asyncio.timeout(wait):
                 proxy = await super()._acquire(None)
         except TimeoutError as exc:
+            spent = "" if scope is None else " (its last wait, after others of the same call)"
             raise PoolExhaustedError(
-                f"no database connection became free within {timeout} s for this call "
-                f"(pool max size {self._maxsize}); raise MUD_POOL_MAX_SIZE or shorten transactions"
+                f"no database connection became free within {wait:.3g} s{spent}; a call waits "
+                f"at most {timeout:g} s in all (MUD_POOL_ACQUIRE_TIMEOUT) with a pool of "
+                f"{self._maxsize} (MUD_POOL_MAX_SIZE): raise either or shorten transactions"
             ) from exc
         finally:
             if scope is not None:
@@ -394,7 +405,7 @@ class MudTransaction(TransactionWrapper):
         pending, self._mud_events = self._mud_events, []
         parent = self.parent_transaction
         if parent is None:
-            publish(pending)
+            publish(pending, self)
         else:
             parent._mud_events.extend(pending)
             parent._mud_suspect = parent._mud_suspect or self._mud_suspect

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Final
 
 from persistence.errors import InvalidAmountError, InvalidFieldError, ValidationError, describe
-from persistence.models.stats import NUMERIC_STATS, STAT_REGISTRY
+from persistence.models.stats import NUMERIC_STATS, STAT_REGISTRY, STAT_VALUE_LIMIT
 
 __all__ = [
     "MAX_DELTA",
@@ -42,6 +42,7 @@ class FieldBounds:
         cap_key: Another stat whose current value caps this one (``max_health``), or ``None``.
         cap_default: The cap key's default, the cap when a document lacks that key.
         dependent: A stat capped by this one, re-clamped when this one drops, or ``None``.
+        dependent_default: The dependent's default, its value when a document lacks it.
     """
 
     field: str
@@ -51,6 +52,7 @@ class FieldBounds:
     cap_key: str | None
     cap_default: int | None
     dependent: str | None
+    dependent_default: int | None
 
 
 def whitelisted_field(field_name: object) -> str:
@@ -73,14 +75,18 @@ def field_bounds(field_name: str, *, health_floor: int) -> FieldBounds:
     dependents = [s.name for s in STAT_REGISTRY.values() if s.maximum == field_name]
     cap_key = spec.maximum if isinstance(spec.maximum, str) else None
     cap_default = STAT_REGISTRY[cap_key].default if cap_key is not None else None
+    dependent_default = STAT_REGISTRY[dependents[0]].default if dependents else None
     return FieldBounds(
         field=field_name,
         default=spec.default,
         minimum=minimum,
-        maximum=spec.maximum if isinstance(spec.maximum, int) else None,
+        # Every stat is a 32-bit value (the schema and the CHECKs say so): an open maximum
+        # clamps at that, so a large delta clamps instead of breaking a CHECK.
+        maximum=spec.maximum if isinstance(spec.maximum, int) else STAT_VALUE_LIMIT,
         cap_key=cap_key,
         cap_default=cap_default if isinstance(cap_default, int) else None,
         dependent=dependents[0] if dependents else None,
+        dependent_default=dependent_default if isinstance(dependent_default, int) else None,
     )
 
 

@@ -19,7 +19,7 @@ from persistence.errors import (
     ValidationError,
 )
 from persistence.events import Event, PlayerHPUpdated, PlayerStatUpdated
-from persistence.models.stats import NUMERIC_STATS
+from persistence.models.stats import NUMERIC_STATS, STAT_REGISTRY
 from persistence.operations import check_op_id, claim, record
 from persistence.repositories.base import BaseRepository, Client, as_uuid
 from persistence.repositories.player import stats_problem
@@ -70,7 +70,15 @@ def _int_at(doc: str, key: str, default: str) -> str:
 
 _OLD: Final = _int_at("p.stats", "$3::text", "$4::bigint")
 _CAP: Final = _int_at("p.stats", "$7::text", "$8::bigint")
-_DEPENDENT: Final = _int_at("p.stats", "$9::text", "NULL::bigint")
+_DEPENDENT: Final = _int_at("p.stats", "$9::text", "$10::bigint")
+
+# The health pair every statement returns, a missing key as its default (constants).
+_HEALTH_AFTER: Final = (
+    f"COALESCE((p.stats->>'max_health')::bigint, {STAT_REGISTRY['max_health'].default})"
+    " AS max_health, "
+    f"COALESCE((p.stats->>'current_health')::bigint, {STAT_REGISTRY['current_health'].default})"
+    " AS current_health"
+)
 
 
 # Which keys of a row make the delta impossible (a document an external tool wrote by hand):
@@ -113,9 +121,7 @@ upd AS (
       FROM old c
      WHERE p.player_id = c.player_id
        AND (SELECT count(*) FROM old WHERE cardinality(bad) = 0 AND NOT deleted) = {expected}
-    RETURNING p.player_id, c.old_value, c.new_value, c.delta,
-              (p.stats->>'max_health')::bigint AS max_health,
-              (p.stats->>'current_health')::bigint AS current_health
+    RETURNING p.player_id, c.old_value, c.new_value, c.delta, {health_after}
 )
 SELECT player_id, old_value, new_value, delta, max_health, current_health, true AS applied,
        NULL::text[] AS bad, false AS deleted
@@ -128,6 +134,7 @@ SELECT player_id, NULL, NULL, NULL, NULL, NULL, false, bad, deleted FROM old
     .replace("{old}", _OLD)
     .replace("{cap}", _CAP)
     .replace("{dependent}", _DEPENDENT)
+    .replace("{health_after}", _HEALTH_AFTER)
 )
 
 # The statements run without the per-row check of _BAD_KEYS first (it costs a third of the
@@ -137,9 +144,9 @@ SELECT player_id, NULL, NULL, NULL, NULL, NULL, false, bad, deleted FROM old
 _NO_CHECK: Final = "CROSS JOIN LATERAL (SELECT ARRAY[]::text[] AS bad) v"
 
 # $1 uuid[] ids, $2 bigint[] deltas, $3 field, $4 default, $5 minimum, $6 maximum,
-# $7 cap_key, $8 the cap key's default, $9 dependent. Applies only if every id exists, is not
-# soft-deleted and every row is sound (all or nothing); otherwise the rows found come back
-# unapplied, each with its bad keys and whether it is soft-deleted.
+# $7 cap_key, $8 the cap key's default, $9 dependent, $10 its default. Applies only if every
+# id exists, is not soft-deleted and every row is sound (all or nothing); otherwise the rows
+# found come back unapplied, each with its bad keys and whether it is soft-deleted.
 _MANY: Final = {
     "source": "unnest($1::uuid[], $2::bigint[]) AS d(player_id, delta)",
     "expected": "cardinality($1::uuid[])",
@@ -184,12 +191,12 @@ UPDATE players p
   FROM old o
  WHERE p.player_id = o.player_id{all_found}
 RETURNING p.player_id, o.old_value, (p.stats->>$3::text)::bigint AS new_value, o.delta,
-          (p.stats->>'max_health')::bigint AS max_health,
-          (p.stats->>'current_health')::bigint AS current_health, true AS applied
+          {health_after}, true AS applied
 """
 APPLY_STAT_DELTAS_PLAIN_SQL: Final = _LEAN_SQL.format(
     old=_OLD,
     cap=_CAP.replace("p.stats", "o.stats"),
+    health_after=_HEALTH_AFTER,
     delta="d.delta",
     rows="players p JOIN unnest($1::uuid[], $2::bigint[]) AS d(player_id, delta) "
     "ON d.player_id = p.player_id",
@@ -200,6 +207,7 @@ APPLY_STAT_DELTAS_PLAIN_SQL: Final = _LEAN_SQL.format(
 APPLY_STAT_DELTA_PLAIN_SQL: Final = _LEAN_SQL.format(
     old=_OLD,
     cap=_CAP.replace("p.stats", "o.stats"),
+    health_after=_HEALTH_AFTER,
     delta="$2::bigint",
     rows="players p",
     match="p.player_id = $1 AND ",
@@ -390,7 +398,7 @@ class AtomicStatsRepository(BaseRepository):
             sql = APPLY_STAT_DELTA_PLAIN_SQL if single else APPLY_STAT_DELTAS_PLAIN_SQL
         else:
             sql = APPLY_STAT_DELTA_SQL if single else APPLY_STAT_DELTAS_SQL
-            limits.append(bounds.dependent)
+            limits.extend((bounds.dependent, bounds.dependent_default))
         args = [ids[0], values[0], *limits] if single else [ids, values, *limits]
         return sql, args
 

@@ -16,7 +16,6 @@ from tortoise.backends.base.client import BaseDBAsyncClient
 
 from persistence.config import DEFAULT_CONNECTION
 from persistence.db import Database
-from persistence.engine import note_committed
 from persistence.errors import PersistenceError, guard
 from persistence.events import Event, EventBus, NullEventBus
 from persistence.metrics import LayerMetrics, instrument
@@ -124,9 +123,7 @@ class BaseRepository:
 
         if self._db.in_transaction:
             return await attempt()
-        result = await self._retry.run(attempt, idempotent=idempotent)
-        note_committed()  # autocommit work has committed too (a read marks nothing it needs)
-        return result
+        return await self._retry.run(attempt, idempotent=idempotent)
 
     async def _fetch(self, client: Client, sql: str, args: Sequence[Any]) -> list[Any]:
         """A hand-written statement inside :meth:`_atomic` work."""

@@ -17,6 +17,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Final, Literal
 
 from persistence.db import Row
+from persistence.engine import note_committed
 from persistence.errors import (
     ConflictError,
     DuplicateError,
@@ -603,6 +604,7 @@ class ContainerRepository(BaseRepository, metrics_name="containers"):
             try:
                 if await self._remove(cid, policy, decayed_before=now):
                     removed.append(cid)
+                    note_committed()  # a later failure of this call is not "nothing applied"
             except ValidationError as exc:
                 log.warning("decayed container %s kept: %s", cid, exc)
         return removed

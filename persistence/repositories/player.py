@@ -53,7 +53,7 @@ from persistence.events import (
 from persistence.models.container import Container
 from persistence.models.player import READ_COLUMNS, TRACKED_COLUMNS, Player
 from persistence.models.room import Room
-from persistence.models.stats import STAT_REGISTRY, PlayerStats
+from persistence.models.stats import STAT_REGISTRY, PlayerStats, stats_from_json
 from persistence.repositories.base import BaseRepository, Client, as_uuid, check_text
 from persistence.repositories.cache import RoomCache
 from persistence.validation import check_datetime, check_json, check_sequence, player_id_of
@@ -370,7 +370,7 @@ def report_corrupt(corrupt: Sequence[CorruptRowError], emit: Callable[..., None]
 def stats_problem(player_id: object, document: str) -> CorruptRowError | None:
     """The error a read would raise for this stats document (JSON text), or ``None``."""
     try:
-        PlayerStats.model_validate_json(document, strict=True)
+        stats_from_json(document)
     except PydanticValidationError as exc:
         return _corrupt(player_id, exc)
     return None
@@ -457,8 +457,24 @@ _MISSING: Final = object()
 _NAME_LENGTH: Final = 50
 
 
-# Scripts that one name may mix: Japanese writes Han, Hiragana and Katakana together.
-_SCRIPT_FAMILIES: Final = {"CJK": "HAN", "HIRAGANA": "HAN", "KATAKANA": "HAN", "IDEOGRAPHIC": "HAN"}
+# Scripts that one name may mix: Japanese writes Han, Hiragana and Katakana together (and
+# the prolonged sound mark U+30FC is named for both kana).
+_SCRIPT_FAMILIES: Final = {
+    "CJK": "HAN",
+    "HIRAGANA": "HAN",
+    "KATAKANA": "HAN",
+    "KATAKANA-HIRAGANA": "HAN",
+    "IDEOGRAPHIC": "HAN",
+}
+
+# Letters that belong to no script of their own: modifier letters such as the Hawaiian
+# okina (U+02BB) or the apostrophe U+02BC are written inside names of many scripts.
+_SCRIPTLESS: Final = frozenset({"MODIFIER"})
+
+
+def _script(char: str) -> str:
+    script = unicodedata.name(char, "UNKNOWN").split(" ", 1)[0]
+    return _SCRIPT_FAMILIES.get(script, script)
 
 
 def _scripts(name: str) -> set[str]:
@@ -466,9 +482,8 @@ def _scripts(name: str) -> set[str]:
     found: set[str] = set()
     for char in name:
         if unicodedata.category(char).startswith("L"):
-            script = unicodedata.name(char, "UNKNOWN").split(" ", 1)[0]
-            found.add(_SCRIPT_FAMILIES.get(script, script))
-    return found
+            found.add(_script(char))
+    return found - _SCRIPTLESS
 
 
 # Characters no name shows: controls, format characters (zero-width space and joiners, soft
@@ -476,20 +491,40 @@ def _scripts(name: str) -> set[str]:
 # paragraph separators. A name carrying one looks like the name without it.
 _INVISIBLE: Final = frozenset({"Cc", "Cf", "Co", "Cs", "Cn", "Zl", "Zp"})
 
-# Letters that exist for phonetics and technical use, not for writing names (Unicode's
-# identifier profile calls them technical): IPA and phonetic extensions, modifier letters,
-# small capitals. Each looks like a common letter (U+0251 like "a", U+1D00 like "A").
+# Letters that exist for phonetics, not for writing names (Unicode's identifier profile
+# calls them technical): IPA and phonetic extensions, with their small capitals. Each looks
+# like a common letter (U+0251 like "a", U+1D00 like "A").
 _TECHNICAL_BLOCKS: Final = (
-    (0x0250, 0x02FF),  # IPA Extensions, Spacing Modifier Letters
-    (0x1D00, 0x1DFF),  # Phonetic Extensions (+ Supplement), Combining Marks Supplement
-    (0xA720, 0xA7FF),  # Latin Extended-D (small capitals, medievalist letters)
-    (0xAB30, 0xAB6F),  # Latin Extended-E
+    (0x0250, 0x02AF),  # IPA Extensions
+    (0x1D00, 0x1DBF),  # Phonetic Extensions and their Supplement
 )
+
+_JOINERS: Final = frozenset({"\u200c", "\u200d"})
+"""Zero-width non-joiner and joiner: invisible, yet part of the spelling of Persian and
+Indic names (and of emoji sequences). Allowed only where they change how the characters
+around them join (see :func:`_joins`), never beside a Latin letter."""
+
+_JOINING_SCRIPTS: Final = frozenset({"ARABIC", "SYRIAC", "NKO", "MONGOLIAN", "MANDAIC"})
+
+
+def _joins(name: str, at: int) -> bool:
+    """Whether the joiner at ``at`` sits where it changes the rendering (as IDNA's rules)."""
+    if not 0 < at < len(name) - 1:
+        return False
+    before, after = name[at - 1], name[at + 1]
+    if unicodedata.combining(before) == 9:  # after a virama: Indic conjuncts
+        return True
+    if unicodedata.category(before) == "So" and unicodedata.category(after) == "So":
+        return True  # an emoji sequence
+    letters = unicodedata.category(before)[0] == "L" and unicodedata.category(after)[0] == "L"
+    return letters and _script(before) == _script(after) and _script(before) in _JOINING_SCRIPTS
 
 
 def name_problem(name: str) -> str | None:
     """Why ``name`` (as :func:`normalize_name` folded it) cannot be a player name, or ``None``."""
-    for char in name:
+    for at, char in enumerate(name):
+        if char in _JOINERS and _joins(name, at):
+            continue
         if unicodedata.category(char) in _INVISIBLE:
             return f"contains an invisible or control character (U+{ord(char):04X})"
         if any(low <= ord(char) <= high for low, high in _TECHNICAL_BLOCKS):
@@ -541,10 +576,17 @@ def validate_player(player: Player, *, health_floor: int) -> dict[str, Any]:
     floor = health_floor
     if stats.current_health < floor:
         raise ValidationError(f"current_health {stats.current_health} is below {floor}")
-    name = _folded(check_text(player.name, "player name", max_length=_NAME_LENGTH))
-    problem = name_problem(name)
-    if problem is not None or not name:
-        raise ValidationError(f"player name {describe(player.name)} {problem or 'is blank'}")
+    check_text(player.name, "player name", max_length=_NAME_LENGTH)
+    loaded = player.persisted_values()
+    if loaded is not None and loaded.get("name") == player.name:
+        # Unchanged since loaded: a name stored before today's rules stays as it is (a save
+        # must not rename it behind the caller's back, nor refuse to save its other fields).
+        name = player.name
+    else:
+        name = _folded(player.name)
+        problem = name_problem(name)
+        if problem is not None or not name:
+            raise ValidationError(f"player name {describe(player.name)} {problem or 'is blank'}")
     if not name.strip() or len(name) > _NAME_LENGTH:
         raise ValidationError(f"player name must be 1-{_NAME_LENGTH} characters, not blank")
     if name != player.name:
@@ -655,13 +697,18 @@ class PlayerRepository(BaseRepository, metrics_name="players"):
         """The active player whose name equals ``name`` ignoring case, or ``None``."""
         check_text(name, "name", max_length=10_000, allow_empty=True)
         folded = normalize_name(name)
-        if folded is None or not 0 < len(folded) <= _NAME_LENGTH:
-            return None  # no player can have such a name
-        rows = await self._statement(
-            f"{_SELECT} WHERE {NAME_KEY_SQL} = {_NAME_KEY_OF_PARAMETER} AND NOT is_deleted",
-            [folded],
-        )
-        return (await self._checked(players_from_rows(rows)))[0] if rows else None
+        keys = [folded] if folded is not None and 0 < len(folded) <= _NAME_LENGTH else []
+        legacy = unicodedata.normalize("NFKC", name)
+        if legacy != folded and 0 < len(legacy) <= _NAME_LENGTH:
+            keys.append(legacy)  # a name stored before whitespace folding, as it was written
+        for key in keys:  # the stored form first; the second only for a name it misses
+            rows = await self._statement(
+                f"{_SELECT} WHERE {NAME_KEY_SQL} = {_NAME_KEY_OF_PARAMETER} AND NOT is_deleted",
+                [key],
+            )
+            if rows:
+                return (await self._checked(players_from_rows(rows)))[0]
+        return None
 
     async def get_player_by_user_id(self, user_id: uuid.UUID | str) -> Player | None:
         """The oldest active player of this account, or ``None`` (an account may have several)."""

@@ -965,3 +965,185 @@ class TestWorkStartedByHandlersIsItsOwn:
             await layer.health.update_player_health(player.player_id, -1)
             await asyncio.gather(*spawned)
             assert layer.metrics().calls.get("players.require_player", 0) == before + 1
+
+
+class TestRefusalsStillSayNothingWasApplied:
+    async def test_a_refusal_after_reads_keeps_not_applied(
+        self, world_layer: AsyncPersistenceLayer, clean_db: asyncpg.Connection
+    ) -> None:
+        """Only a committed write makes a call's failure "maybe applied", never a read."""
+        layer = world_layer
+        player = new_player("Refused")
+        await layer.players.save_player(player)
+        stale = await layer.players.require_player(player.player_id)
+        await layer.health.update_player_health(player.player_id, -10)
+        stale.stats.current_health = 5
+        with pytest.raises(StaleDataError) as stale_info:
+            await layer.players.save_player(stale)
+        assert stale_info.value.not_applied
+        box = await layer.containers.create_container(
+            "environment",
+            room_id=FOYER,
+            capacity_slots=1,
+            items=[{"item_instance_id": "filler", "prototype_id": "coin"}],
+        )
+        with pytest.raises(PersistenceError) as full_info:
+            await layer.items.ensure_item_instance(
+                "extra", "coin", owner_type="container", owner_id=box.container_id
+            )
+        assert type(full_info.value).__name__ == "ContainerFullError"
+        assert full_info.value.not_applied
+
+
+class TestDeltasOnSparseDocuments:
+    """A key a document lacks is its default, for the delta, its cap and what it re-clamps."""
+
+    async def _with_stats(
+        self, layer: AsyncPersistenceLayer, conn: asyncpg.Connection, document: dict[str, Any]
+    ) -> uuid.UUID:
+        player = new_player(f"Sparse {uuid.uuid4().hex[:6]}")
+        await layer.players.save_player(player)
+        await conn.execute(
+            "UPDATE players SET stats = $1::jsonb WHERE player_id = $2",
+            json.dumps(document),
+            player.player_id,
+        )
+        return player.player_id
+
+    @pytest.mark.parametrize(
+        ("document", "delta", "expected"),
+        [
+            ({}, 10, (110, 100)),
+            ({"max_health": 200}, -50, (150, 100)),
+            ({"max_health": 200}, 10, (210, 100)),
+            ({"current_health": 80}, -50, (50, 50)),
+        ],
+    )
+    async def test_a_max_health_delta_keeps_a_missing_current_health_at_its_default(
+        self,
+        layer: AsyncPersistenceLayer,
+        clean_db: asyncpg.Connection,
+        document: dict[str, Any],
+        delta: int,
+        expected: tuple[int, int],
+    ) -> None:
+        pid = await self._with_stats(layer, clean_db, document)
+        await layer.experience.update_player_stat_field(pid, "max_health", delta)
+        stored = await _stats(clean_db, pid)
+        assert (stored["max_health"], stored.get("current_health", 100)) == expected
+
+    async def test_results_report_the_default_of_a_missing_max_health(
+        self, layer: AsyncPersistenceLayer, clean_db: asyncpg.Connection
+    ) -> None:
+        pid = await self._with_stats(layer, clean_db, {"current_health": 50})
+        change = await layer.change_health(pid, 10)
+        assert (change.new_hp, change.max_hp) == (60, 100)
+        batch = await layer.health.change_health_batch({pid: 100})
+        assert (batch[pid].new_hp, batch[pid].max_hp) == (100, 100)
+
+    async def test_max_health_clamps_at_the_stat_limit(
+        self, layer: AsyncPersistenceLayer, clean_db: asyncpg.Connection
+    ) -> None:
+        pid = await self._with_stats(layer, clean_db, {})
+        for _ in range(3):
+            value = await layer.experience.update_player_stat_field(pid, "max_health", MAX_DELTA)
+        assert value == 2**31 - 1
+        assert (await _stats(clean_db, pid))["max_health"] == 2**31 - 1
+
+
+async def test_a_float_stat_is_corrupt_for_reads_and_the_audit_alike(
+    layer: AsyncPersistenceLayer, clean_db: asyncpg.Connection
+) -> None:
+    """50.0 passes the database's jsonpath CHECK (it compares numbers); the layer never
+    writes it, and its reads and its audit agree on calling it corrupt."""
+    player = new_player("Fractional")
+    await layer.players.save_player(player)
+    await clean_db.execute(
+        "UPDATE players SET stats = stats || '{\"strength\": 50.0}'::jsonb WHERE player_id = $1",
+        player.player_id,
+    )
+    with pytest.raises(CorruptRowError):
+        await layer.players.get_player_by_id(player.player_id)
+    report = await layer.audit()
+    assert [f.key for f in report.of("corrupt_row")] == [str(player.player_id)]
+
+
+async def test_a_task_a_handler_starts_at_commit_is_outside_the_transaction(
+    database_url: str, clean_db: asyncpg.Connection
+) -> None:
+    """Events of a layer.transaction() go out at its COMMIT, while the block is being left."""
+    from persistence.events import InProcessEventBus, PlayerHPUpdated
+
+    bus = InProcessEventBus()
+    async with AsyncPersistenceLayer(make_settings(database_url), event_bus=bus) as layer:
+        await layer.seed_world()
+        player = new_player("Committed")
+        await layer.players.save_player(player)
+        spawned: list[asyncio.Task[Any]] = []
+        bus.subscribe(
+            PlayerHPUpdated,
+            lambda event: spawned.append(
+                asyncio.create_task(layer.players.require_player(event.player_id))
+            ),
+        )
+        async with layer.transaction():
+            await layer.health.update_player_health(player.player_id, -3)
+        (found,) = await asyncio.gather(*spawned)
+        assert found.stats.current_health == 97
+
+
+class TestNamesOfTheWorld:
+    @pytest.mark.parametrize(
+        "name",
+        [
+            "\u062f\u0627\u0631\u0627\u200c\u06cc\u0648\u0634",  # Persian, with a ZWNJ
+            "\u0915\u094d\u200d\u0937",  # Devanagari: a ZWJ after a virama
+            "\u30e6\u30fc\u30ea",  # Japanese with the prolonged sound mark
+            "Ka\u02bbiulani",  # Hawaiian okina
+            "Y\u0131lmaz",  # Turkish dotless i
+            "O'Brien-Smith",
+        ],
+    )
+    async def test_names_real_languages_write_are_accepted(
+        self, layer: AsyncPersistenceLayer, clean_db: asyncpg.Connection, name: str
+    ) -> None:
+        player = new_player(name)
+        await layer.players.save_player(player)
+        found = await layer.players.get_player_by_name(name)
+        assert found is not None
+        assert found.player_id == player.player_id
+
+    @pytest.mark.parametrize(
+        "name",
+        ["Armitage\u200d", "\u200cArmitage", "Arm\u200citage", "\u0251rmitage", "\u1d00rmitage"],
+    )
+    async def test_joiners_beside_latin_and_phonetic_letters_are_refused(
+        self, layer: AsyncPersistenceLayer, clean_db: asyncpg.Connection, name: str
+    ) -> None:
+        with pytest.raises(ValidationError):
+            await layer.players.save_player(new_player(name))
+        assert await clean_db.fetchval("SELECT count(*) FROM players") == 0
+
+    async def test_a_name_stored_before_these_rules_still_loads_saves_and_is_found(
+        self, layer: AsyncPersistenceLayer, clean_db: asyncpg.Connection
+    ) -> None:
+        legacy = {"Trailing ": None, "Bob  Smith": None, "Dara\u200byush": None}
+        for name in legacy:  # as an older version or a tool stored them
+            player = new_player("placeholder")
+            await layer.players.save_player(player)
+            await clean_db.execute(
+                "UPDATE players SET name = $1 WHERE player_id = $2", name, player.player_id
+            )
+            legacy[name] = player.player_id
+        for name, pid in legacy.items():
+            loaded = await layer.players.require_player(pid)
+            loaded.stats.fear = 7  # another field: the save must neither refuse nor rename
+            await layer.players.save_player(loaded)
+            assert loaded.name == name
+            assert (
+                await clean_db.fetchval("SELECT name FROM players WHERE player_id = $1", pid)
+                == name
+            )
+            found = await layer.players.get_player_by_name(name)
+            assert found is not None
+            assert found.player_id == pid

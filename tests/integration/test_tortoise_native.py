@@ -117,6 +117,30 @@ class TestAttaching:
             await GameNote.create(text="after close")
             assert await Player.filter(name="Attached").count() == 1
 
+    async def test_attached_through_a_pooler_the_listener_uses_the_games_login(
+        self, game: TortoiseContext, database_url: str, game_db: asyncpg.Connection
+    ) -> None:
+        """Pooler mode attached: LISTEN goes direct, logged in as the game's connection."""
+        await game_db.execute(
+            "ALTER DATABASE "
+            + await game_db.fetchval("SELECT quote_ident(current_database())")
+            + " SET statement_timeout = 30000"
+        )
+        settings = make_settings(
+            database_url,
+            pooler="pgbouncer-transaction",
+            migration_database_url=database_url,
+            application_name=f"mud-{uuid.uuid4().hex[:8]}",
+        ).model_copy(update={"database_url": None})  # attached: the game's connection only
+        with game:
+            async with AsyncPersistenceLayer(settings, connection="default") as layer:
+                assert layer.db.listen_url() is not None
+                listening = await game_db.fetchval(
+                    "SELECT count(*) FROM pg_stat_activity WHERE application_name = $1",
+                    f"{settings.application_name}-listener",
+                )
+                assert listening == 1
+
     async def test_needs_an_initialised_tortoise(self, database_url: str) -> None:
         layer = AsyncPersistenceLayer(make_settings(database_url), connection="default")
         with TortoiseContext(), pytest.raises(ConfigurationError, match="not initialised"):
