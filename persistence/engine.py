@@ -105,16 +105,18 @@ _scope: contextvars.ContextVar[CallScope | None] = contextvars.ContextVar(
 
 
 @contextmanager
-def call_scope(wait: float) -> Iterator[CallScope]:
+def call_scope(wait: float, *, unit: bool = False) -> Iterator[CallScope]:
     """One public call: every pool wait inside draws on one budget of ``wait`` seconds.
 
     A call may need a connection more than once (a statement, then its checked twin, a
     read-back, a retry): without a shared budget each wait could take the whole acquire
     timeout, and the call would wait a multiple of the documented bound. Scopes nest: an
-    inner one is the outer one.
+    inner one is the outer one, unless it is a ``unit`` of a call that works through many
+    independent units, each in a transaction of its own (``remove_decayed_containers``):
+    each unit gets the whole budget, as it would as a call of its own.
     """
     outer = _scope.get()
-    if outer is not None:
+    if outer is not None and not unit:
         yield outer
         return
     scope = CallScope(wait)

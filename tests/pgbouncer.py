@@ -8,6 +8,9 @@ refuses to run as root).
 
 from __future__ import annotations
 
+import asyncio
+import csv
+import io
 import os
 import shutil
 import signal
@@ -17,8 +20,10 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from persistence.config import database_credentials
+from persistence.testing.database import POOLER_URL_VARIABLE
 
 REQUIRE_VARIABLE = "MUD_REQUIRE_PGBOUNCER"
 """Set (CI does) to make a missing pgbouncer binary an error instead of a skip."""
@@ -117,6 +122,65 @@ def start_pgbouncer(
         time.sleep(0.05)
     bouncer.stop()
     raise RuntimeError(f"pgbouncer did not listen on {chosen}: see {folder / 'pgbouncer.log'}")
+
+
+def admin_url_of(pooler_url: str) -> str:
+    """PgBouncer's admin console (the ``pgbouncer`` database) on the pooler of ``pooler_url``."""
+    return pooler_url.split("?")[0].rsplit("/", 1)[0] + "/pgbouncer"
+
+
+async def show(admin_url: str, what: str) -> list[dict[str, str]]:
+    """The rows of ``SHOW <what>`` on PgBouncer's admin console, as text.
+
+    Through ``psql``: the console speaks only the simple query protocol, and asyncpg's
+    fetch uses the extended one (``extended query protocol not supported by admin console``).
+    """
+    if what not in ("CLIENTS", "SERVERS", "POOLS"):
+        raise ValueError(f"not a console listing: {what!r}")
+    process = await asyncio.create_subprocess_exec(
+        "psql", admin_url, "--csv", "-c", f"SHOW {what}",
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    out, err = await process.communicate()
+    if process.returncode != 0:
+        raise RuntimeError(f"SHOW {what} failed: {err.decode(errors='replace')}")
+    return list(csv.DictReader(io.StringIO(out.decode())))
+
+
+async def backend_pids(admin: Any, application_name: str) -> list[int]:
+    """The PostgreSQL backends that serve the connections named ``application_name``.
+
+    Direct, ``pg_stat_activity`` names them. Through the pooler of ``MUD_TEST_POOLER_URL`` the
+    backends belong to PgBouncer, which hands them from client to client: its console's
+    ``SHOW SERVERS`` gives each server connection's backend (``remote_pid``) and the name of
+    the client it serves now or served last. ``admin`` is a direct connection.
+    """
+    pooler = os.environ.get(POOLER_URL_VARIABLE)
+    if not pooler:
+        rows = await admin.fetch(
+            "SELECT pid FROM pg_stat_activity WHERE application_name = $1", application_name
+        )
+        return [int(r["pid"]) for r in rows]
+    servers = await show(admin_url_of(pooler), "SERVERS")
+    return [
+        int(r["remote_pid"])
+        for r in servers
+        if r["application_name"] == application_name and r["remote_pid"] not in ("", "0")
+    ]
+
+
+async def client_count(admin: Any, application_name: str) -> int:
+    """How many connections the clients named ``application_name`` hold open (see above)."""
+    pooler = os.environ.get(POOLER_URL_VARIABLE)
+    if not pooler:
+        return int(
+            await admin.fetchval(
+                "SELECT count(*) FROM pg_stat_activity WHERE application_name = $1",
+                application_name,
+            )
+        )
+    clients = await show(admin_url_of(pooler), "CLIENTS")
+    return sum(1 for r in clients if r["application_name"] == application_name)
 
 
 def main(argv: list[str]) -> int:

@@ -17,7 +17,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Final, Literal
 
 from persistence.db import Row
-from persistence.engine import note_committed
+from persistence.engine import call_scope, note_committed
 from persistence.errors import (
     ConflictError,
     DuplicateError,
@@ -602,7 +602,11 @@ class ContainerRepository(BaseRepository, metrics_name="containers"):
         removed: list[uuid.UUID] = []
         for cid in await self._atomic(due, idempotent=True, atomic=False):
             try:
-                if await self._remove(cid, policy, decayed_before=now):
+                # Each container is a unit of its own, with the whole wait budget: a sweep of
+                # many would otherwise spend one call's budget on queueing (see call_scope).
+                with call_scope(self._settings.pool_acquire_timeout, unit=True):
+                    done = await self._remove(cid, policy, decayed_before=now)
+                if done:
                     removed.append(cid)
                     note_committed()  # a later failure of this call is not "nothing applied"
             except ValidationError as exc:

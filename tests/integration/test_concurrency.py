@@ -25,6 +25,7 @@ from persistence.events import PlayerHPUpdated, PlayerStatUpdated
 from persistence.facade import AsyncPersistenceLayer
 from tests.conftest import RecordingBus, make_settings
 from tests.factories import new_player
+from tests.pgbouncer import client_count
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -124,11 +125,7 @@ async def busy_layer(clean_db: asyncpg.Connection, database_url: str, bus: Recor
 
 
 async def _pool_size(conn: asyncpg.Connection, app: str) -> int:
-    return int(
-        await conn.fetchval(
-            "SELECT count(*) FROM pg_stat_activity WHERE application_name = $1", app
-        )
-    )
+    return await client_count(conn, app)  # through PgBouncer too: its clients, not backends
 
 
 @pytest.mark.parametrize(

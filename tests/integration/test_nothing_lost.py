@@ -16,7 +16,7 @@ import random
 import time
 import uuid
 from collections.abc import AsyncIterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import asyncpg
@@ -1147,3 +1147,35 @@ class TestNamesOfTheWorld:
             found = await layer.players.get_player_by_name(name)
             assert found is not None
             assert found.player_id == pid
+
+
+async def test_a_sweep_of_many_containers_gives_each_its_own_wait(
+    database_url: str, clean_db: asyncpg.Connection
+) -> None:
+    """remove_decayed_containers works container by container: under steady contention the
+    sweep's waits add up past one call's budget, yet each container's wait is bounded."""
+    settings = make_settings(
+        database_url, pool_min_size=1, pool_max_size=1, pool_acquire_timeout=0.3
+    )
+    async with AsyncPersistenceLayer(settings) as layer:
+        await layer.seed_world()
+        past = datetime.now(UTC) - timedelta(minutes=1)
+        for _ in range(6):
+            await layer.containers.create_container("environment", room_id=FOYER, decay_at=past)
+        stop = asyncio.Event()
+
+        async def contend() -> None:  # takes the only connection again and again
+            while not stop.is_set():
+                async with layer.transaction():
+                    await asyncio.sleep(0.12)
+                await asyncio.sleep(0)
+
+        contender = asyncio.create_task(contend())
+        await asyncio.sleep(0.05)
+        try:
+            removed = await layer.containers.remove_decayed_containers()
+        finally:
+            stop.set()
+            await contender
+        assert len(removed) == 6
+        assert await clean_db.fetchval("SELECT count(*) FROM containers") == 0

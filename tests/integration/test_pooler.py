@@ -32,9 +32,21 @@ from persistence.errors import (
 from persistence.facade import AsyncPersistenceLayer
 from persistence.schema import run_migrations
 from persistence.settings import PersistenceSettings
-from persistence.testing.database import create_database, drop_database, with_database
+from persistence.testing.database import (
+    POOLER_URL_VARIABLE,
+    create_database,
+    drop_database,
+    with_database,
+)
 from tests.factories import new_player
-from tests.pgbouncer import REQUIRE_VARIABLE, PgBouncer, pgbouncer_binary, start_pgbouncer
+from tests.pgbouncer import (
+    REQUIRE_VARIABLE,
+    PgBouncer,
+    backend_pids,
+    client_count,
+    pgbouncer_binary,
+    start_pgbouncer,
+)
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -238,3 +250,39 @@ async def test_the_pooler_url_in_tests_reaches_the_same_database(
         assert with_database(bouncer.url("x"), name) == bouncer.url(name)
     finally:
         await drop_database(pg_server, url)
+
+
+async def test_backends_and_clients_are_found_through_the_pooler(
+    pooled: PersistenceSettings, bouncer: PgBouncer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The test kit's pooler-aware lookups: PgBouncer's console, not pg_stat_activity."""
+    monkeypatch.setenv(POOLER_URL_VARIABLE, bouncer.url("postgres"))
+    app = f"found-{os.getpid()}"
+    assert pooled.migration_database_url is not None
+    admin = await asyncpg.connect(pooled.migration_database_url)
+    try:
+        async with AsyncPersistenceLayer(
+            pooled.model_copy(update={"application_name": app})
+        ) as layer:
+            held = asyncio.Event()
+            release = asyncio.Event()
+
+            async def hold() -> None:
+                async with layer.db.call(atomic=True) as client:
+                    await layer.db.fetch(client, "SELECT 1", [])  # takes a server connection
+                    held.set()
+                    await release.wait()
+
+            holder = asyncio.create_task(hold())
+            await asyncio.wait_for(held.wait(), 10)
+            assert await client_count(admin, app) >= 1
+            pids = await backend_pids(admin, app)
+            assert pids
+            live = await admin.fetch(
+                "SELECT pid FROM pg_stat_activity WHERE pid = ANY($1::int[])", pids
+            )
+            assert {r["pid"] for r in live} == set(pids)  # real backends of the server
+            release.set()
+            await asyncio.wait_for(holder, 10)
+    finally:
+        await admin.close()

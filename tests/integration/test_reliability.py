@@ -27,6 +27,7 @@ from persistence.repositories.item import Owner
 from persistence.testing import ensure_prototypes
 from tests.conftest import RecordingBus, make_settings
 from tests.factories import FOYER, HALLWAY, new_player
+from tests.pgbouncer import backend_pids
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -138,11 +139,12 @@ WORKERS = 50
 async def _kill_backends(admin: asyncpg.Connection, application: str, until: float) -> int:
     killed = 0
     while time.monotonic() < until:
+        pids = await backend_pids(admin, application)  # through PgBouncer: its servers'
         killed += int(
             await admin.fetchval(
-                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
-                " WHERE application_name = $1",
-                application,
+                "SELECT count(*) FILTER (WHERE pg_terminate_backend(pid))"
+                " FROM unnest($1::int[]) AS pid",
+                pids,
             )
         )
         await asyncio.sleep(KILL_EVERY)
