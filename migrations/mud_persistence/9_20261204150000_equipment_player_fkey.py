@@ -12,6 +12,9 @@ Existing equipment containers whose player is gone are removed here, by the rule
 ownership migration (3) used for such items: what they hold moves to the room
 ``mud_lost_and_found`` first (created when needed), with an ``orphan_rehomed`` ledger row
 each, so nothing is lost.
+
+Adding a stored generated column rewrites ``containers`` under an ACCESS EXCLUSIVE lock:
+run it while the game servers are stopped, as the other migrations.
 """
 
 from tortoise import BaseDBAsyncClient
