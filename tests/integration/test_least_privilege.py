@@ -62,6 +62,22 @@ async def roles(pg_server: str) -> AsyncIterator[tuple[str, str, str]]:
         await admin.close()
 
 
+async def _grant(owner_url: str, app: str) -> None:
+    """``python -m persistence grant app`` as the owner, as the docs say; no password shown."""
+    env = {**os.environ, "MUD_MIGRATION_DATABASE_URL": owner_url, "PYTHONPATH": str(ROOT)}
+    granted = await asyncio.to_thread(
+        subprocess.run,
+        [sys.executable, "-m", "persistence", "grant", app],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert granted.returncode == 0, granted.stderr
+    assert SECRET not in granted.stdout + granted.stderr
+
+
 async def test_the_app_role_runs_every_call_and_no_ddl(
     roles: tuple[str, str, str], caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -75,22 +91,7 @@ async def test_the_app_role_runs_every_call_and_no_ddl(
         retry_max_delay=0.02,
     )
     await run_migrations(owner_url, settings)
-    env = {
-        **os.environ,
-        "MUD_MIGRATION_DATABASE_URL": owner_url,
-        "PYTHONPATH": str(ROOT),
-    }
-    granted = await asyncio.to_thread(
-        subprocess.run,
-        [sys.executable, "-m", "persistence", "grant", app],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert granted.returncode == 0, granted.stderr
-    assert SECRET not in granted.stdout + granted.stderr
+    await _grant(owner_url, app)
 
     # The game server gets the app role's URL only: the owner's stays with the migration.
     server = settings.model_copy(update={"migration_database_url": None})
@@ -180,17 +181,7 @@ async def test_through_a_pooler_the_listener_logs_in_as_the_app_role_too(
     owner_url, app_url, app = roles
     # In pooler mode migrate also sets the database's statement timeout (start checks it).
     await run_migrations(owner_url, PersistenceSettings(pooler="pgbouncer-transaction"))
-    env = {**os.environ, "MUD_MIGRATION_DATABASE_URL": owner_url, "PYTHONPATH": str(ROOT)}
-    granted = await asyncio.to_thread(
-        subprocess.run,
-        [sys.executable, "-m", "persistence", "grant", app],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert granted.returncode == 0, granted.stderr
+    await _grant(owner_url, app)
     name = f"lp-{uuid.uuid4().hex[:8]}"
     # Pooler mode on a direct URL: the same connections PgBouncer would see.
     pooled = PersistenceSettings(
