@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import tempfile
@@ -69,6 +70,20 @@ class Cluster:
 
     def reload(self) -> None:
         _run(BIN / "pg_ctl", "-D", str(self.data), "reload")
+
+    def signal(self, sig: signal.Signals) -> None:
+        """Send ``sig`` to the postmaster and every backend (SIGSTOP: a frozen host)."""
+        postmaster = int((self.data / "postmaster.pid").read_text().split()[0])
+        children = subprocess.run(  # noqa: S603 - fixed argv
+            ["pgrep", "-P", str(postmaster)],  # noqa: S607
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=False,
+        ).stdout.split()
+        for pid in [postmaster, *map(int, children)]:
+            with contextlib.suppress(ProcessLookupError):  # a backend that just ended
+                os.kill(pid, sig)
 
 
 class Pair:

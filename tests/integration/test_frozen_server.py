@@ -17,9 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
 import signal
-import subprocess
 import time
 from collections.abc import Awaitable, Iterator
 from typing import Any
@@ -46,21 +44,6 @@ PER_ATTEMPT = ACQUIRE + STATEMENT + 1.0 + ACQUIRE
 PER_CALL = ATTEMPTS * PER_ATTEMPT + (ATTEMPTS - 1) * MAX_DELAY
 
 
-def _signal_server(server: cluster.Cluster, sig: signal.Signals) -> None:
-    """Send ``sig`` to a cluster's postmaster and every backend."""
-    postmaster = int((server.data / "postmaster.pid").read_text().split()[0])
-    children = subprocess.run(  # noqa: S603 - fixed argv
-        ["pgrep", "-P", str(postmaster)],  # noqa: S607
-        capture_output=True,
-        text=True,
-        timeout=10,
-        check=False,
-    ).stdout.split()
-    for pid in [postmaster, *map(int, children)]:
-        with contextlib.suppress(ProcessLookupError):  # a backend that just ended
-            os.kill(pid, sig)
-
-
 @pytest.fixture
 def pair() -> Iterator[cluster.Pair]:
     running = cluster.Pair().start()
@@ -70,7 +53,7 @@ def pair() -> Iterator[cluster.Pair]:
         # Never leave a stopped process behind: continue it so that it can be stopped.
         for server in (running.primary, running.replica):
             with contextlib.suppress(FileNotFoundError, ValueError):
-                _signal_server(server, signal.SIGCONT)
+                server.signal(signal.SIGCONT)
         running.stop()
 
 
@@ -107,7 +90,7 @@ async def test_a_call_on_a_server_that_stops_answering_ends_within_the_documente
         # Every pool connection open: the calls below find idle connections whose server
         # then never answers (the longest case), and others wait for the pool.
         await asyncio.gather(*(layer.get_player_by_id(pid) for _ in range(8)))
-        await asyncio.to_thread(_signal_server, pair.primary, signal.SIGSTOP)
+        await asyncio.to_thread(pair.primary.signal, signal.SIGSTOP)
         try:
 
             async def timed(call: Awaitable[Any]) -> tuple[float, str]:
@@ -128,7 +111,7 @@ async def test_a_call_on_a_server_that_stops_answering_ends_within_the_documente
                 timed(layer.get_player_by_id(pid)),  # waits for the pool
             )
         finally:
-            await asyncio.to_thread(_signal_server, pair.primary, signal.SIGCONT)
+            await asyncio.to_thread(pair.primary.signal, signal.SIGCONT)
     assert all(outcome != "answered" for _, outcome in results), results
     assert max(took for took, _ in results) <= PER_CALL + 0.5, (results, PER_CALL)
     # The old statement ("bounded by the pool wait and the statement timeout") was wrong:
@@ -150,7 +133,7 @@ async def test_failover_with_a_frozen_old_primary_resumes_once_it_is_fenced(
         await layer.save_player(player)
         pair.wait_streaming()
         await asyncio.sleep(0.5)  # the standby has the player
-        await asyncio.to_thread(_signal_server, pair.primary, signal.SIGSTOP)
+        await asyncio.to_thread(pair.primary.signal, signal.SIGSTOP)
         await asyncio.to_thread(pair.replica.promote)
 
         async def write() -> bool:
@@ -166,7 +149,7 @@ async def test_failover_with_a_frozen_old_primary_resumes_once_it_is_fenced(
         while time.monotonic() < frozen_until:
             assert not await write()
         # Fenced: the old primary's port refuses connections, asyncpg moves on at once.
-        await asyncio.to_thread(_signal_server, pair.primary, signal.SIGKILL)
+        await asyncio.to_thread(pair.primary.signal, signal.SIGKILL)
         fenced = time.monotonic()
         while not await write():
             assert time.monotonic() - fenced < 2 * PER_CALL

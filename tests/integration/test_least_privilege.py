@@ -183,25 +183,17 @@ async def test_through_a_pooler_the_listener_logs_in_as_the_app_role_too(
     await run_migrations(owner_url, PersistenceSettings(pooler="pgbouncer-transaction"))
     await _grant(owner_url, app)
     name = f"lp-{uuid.uuid4().hex[:8]}"
-    # Pooler mode on a direct URL: the same connections PgBouncer would see.
-    pooled = PersistenceSettings(
-        database_url=app_url,
-        migration_database_url=owner_url,
-        pooler="pgbouncer-transaction",
-        application_name=name,
-        pool_min_size=1,
-        pool_max_size=2,
-    )
-    async with AsyncPersistenceLayer(pooled):
-        assert await _listener_role(owner_url, f"{name}-listener") == [app]
-    # A server given no owner URL at all: the listener's own direct URL, as the app role.
-    alone = PersistenceSettings(
-        database_url=app_url,
-        listen_database_url=app_url,
-        pooler="pgbouncer-transaction",
-        application_name=name,
-        pool_min_size=1,
-        pool_max_size=2,
-    )
-    async with AsyncPersistenceLayer(alone):
-        assert await _listener_role(owner_url, f"{name}-listener") == [app]
+    # Pooler mode on a direct URL: the same connections PgBouncer would see. First with the
+    # migration URL (the listener takes its server, not its login), then a server given no
+    # owner URL at all (the listener's own direct URL, as the app role).
+    for direct in ({"migration_database_url": owner_url}, {"listen_database_url": app_url}):
+        settings = PersistenceSettings(
+            database_url=app_url,
+            pooler="pgbouncer-transaction",
+            application_name=name,
+            pool_min_size=1,
+            pool_max_size=2,
+            **direct,
+        )
+        async with AsyncPersistenceLayer(settings):
+            assert await _listener_role(owner_url, f"{name}-listener") == [app]

@@ -9,10 +9,7 @@ also one that stops answering without closing its connections (SIGSTOP: a frozen
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import os
 import signal
-import subprocess
 import time
 from collections.abc import AsyncIterator, Iterator
 
@@ -212,21 +209,6 @@ async def test_a_multi_host_primary_url_keeps_the_replica_for_reads(
         assert replicas.reads_on_replicas >= 9
 
 
-def _signal_server(server: cluster.Cluster, sig: signal.Signals) -> None:
-    """Send ``sig`` to a cluster's postmaster and every backend (SIGSTOP: a frozen host)."""
-    postmaster = int((server.data / "postmaster.pid").read_text().split()[0])
-    children = subprocess.run(  # noqa: S603 - fixed argv
-        ["pgrep", "-P", str(postmaster)],  # noqa: S607
-        capture_output=True,
-        text=True,
-        timeout=10,
-        check=False,
-    ).stdout.split()
-    for pid in [postmaster, *map(int, children)]:
-        with contextlib.suppress(ProcessLookupError):  # a backend that just ended
-            os.kill(pid, sig)
-
-
 async def test_a_frozen_replica_costs_a_read_at_most_the_bound_then_reads_go_to_the_primary(
     pair: cluster.Pair, settings: PersistenceSettings
 ) -> None:
@@ -249,7 +231,7 @@ async def test_a_frozen_replica_costs_a_read_at_most_the_bound_then_reads_go_to_
         await asyncio.gather(*(layer.get_player_by_id(player.player_id) for _ in range(12)))
         served = replicas.reads_on_replicas
         assert served > 0
-        await asyncio.to_thread(_signal_server, pair.replica, signal.SIGSTOP)
+        await asyncio.to_thread(pair.replica.signal, signal.SIGSTOP)
         timings: list[tuple[float, object]] = []
         try:
 
@@ -276,7 +258,7 @@ async def test_a_frozen_replica_costs_a_read_at_most_the_bound_then_reads_go_to_
             hp = await layer.update_player_health(player.player_id, -7, "frozen")
             await read()  # read-your-writes while the replica is frozen: from the primary
         finally:
-            await asyncio.to_thread(_signal_server, pair.replica, signal.SIGCONT)
+            await asyncio.to_thread(pair.replica.signal, signal.SIGCONT)
         # docs/scaling.md: at most MUD_REPLICA_WAIT + REPLICA_TIMEOUT more than on the primary.
         bound = chosen.replica_wait + REPLICA_TIMEOUT + 1.0  # + 1 s for a busy machine
         assert [o for _, o in timings] == [100] * 10 + [hp], timings
